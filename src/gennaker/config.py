@@ -1,0 +1,212 @@
+"""Settings: one frozen object read from gennaker.toml and GENNAKER_* environment variables.
+
+Precedence, lowest first: defaults, the TOML file (``--config`` or ``GENNAKER_CONFIG``, else
+``./gennaker.toml`` when present), then environment variables. The well-known variables
+(``GENNAKER_DATABASE_URL``, ``GENNAKER_HOST``, ...) are listed in ``_ENV_ALIASES``; any other setting
+is reachable as ``GENNAKER_<SECTION>__<KEY>`` (for example ``GENNAKER_WORKER__CONCURRENCY=8``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_DATABASE_URL = "sqlite:///./.gennaker/gennaker.db"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message says which setting and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    """Where everything that must not be lost lives."""
+
+    url: str = DEFAULT_DATABASE_URL
+    #: Connection pool size for PostgreSQL (per process).
+    pool_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "memory://")):
+            raise ValueError(
+                f"must start with sqlite:///, postgresql:// or memory:// (got {value.split(':', 1)[0]!r})"
+            )
+        return value
+
+
+class ServerSettings(_Section):
+    """The HTTP API."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8084, ge=0, le=65535)
+    #: The URL people use to reach the API/UI, for links in notifications.
+    public_url: str | None = None
+
+
+class LocalUser(_Section):
+    """A person who signs in with HTTP Basic."""
+
+    name: str
+    #: ``pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>``, made by ``gennaker user add``.
+    password_hash: str
+    roles: tuple[str, ...] = ()
+
+
+class AuthSettings(_Section):
+    """Authentication of API callers."""
+
+    enabled: bool = False
+    users: tuple[LocalUser, ...] = ()
+
+
+class OutboundSettings(_Section):
+    """The one policy for outbound HTTP from stages, expressions and notifiers."""
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+
+    @field_validator("allow", "deny", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
+class WorkerSettings(_Section):
+    """The message processor."""
+
+    #: Messages handled at the same time by one worker process.
+    concurrency: int = Field(default=4, ge=1, le=256)
+    #: How long a leased message stays invisible before another worker may take it.
+    lease_seconds: float = Field(default=120.0, gt=0)
+    #: Fallback polling interval when no wake-up arrives.
+    poll_interval_ms: int = Field(default=500, ge=5)
+    #: Deliveries of one message before it is dead-lettered.
+    max_attempts: int = Field(default=10, ge=1)
+
+
+class EngineSettings(_Section):
+    """Orchestration defaults that Spinnaker exposes as dynamic config."""
+
+    #: Zone of restrictExecutionDuringTimeWindow windows (Orca: tasks.execution-window.timezone).
+    execution_window_timezone: str = "America/Los_Angeles"
+    #: Default spelEvaluator when a pipeline names none.
+    default_spel_evaluator: Literal["v3", "v4"] = "v3"
+
+
+class ExpressionSettings(_Section):
+    """Limits of the ${...} language."""
+
+    max_length: int = Field(default=10_000, ge=100)
+    max_steps: int = Field(default=100_000, ge=1_000)
+    url_timeout_seconds: float = Field(default=10.0, gt=0)
+    url_max_bytes: int = Field(default=1_000_000, ge=1_024)
+
+
+class SchedulerSettings(_Section):
+    """The scheduler role (cron, registry polling)."""
+
+    cron_timezone: str = "America/Los_Angeles"
+
+
+class Settings(_Section):
+    """Everything Gennaker reads at start, validated once."""
+
+    data_dir: Path = Path(".gennaker")
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    auth: AuthSettings = AuthSettings()
+    outbound: OutboundSettings = OutboundSettings()
+    worker: WorkerSettings = WorkerSettings()
+    engine: EngineSettings = EngineSettings()
+    expressions: ExpressionSettings = ExpressionSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    #: Sections owned by later subsystems (webhook, notifications, docker, ...), validated there.
+    webhook: Mapping[str, Any] = Field(default_factory=dict)
+    notifications: Mapping[str, Any] = Field(default_factory=dict)
+    docker: Mapping[str, Any] = Field(default_factory=dict)
+
+
+_ENV_ALIASES: dict[str, tuple[str, ...]] = {
+    "GENNAKER_DATABASE_URL": ("database", "url"),
+    "GENNAKER_HOST": ("server", "host"),
+    "GENNAKER_PORT": ("server", "port"),
+    "GENNAKER_PUBLIC_URL": ("server", "public_url"),
+    "GENNAKER_OUTBOUND_ALLOW": ("outbound", "allow"),
+    "GENNAKER_OUTBOUND_DENY": ("outbound", "deny"),
+    "GENNAKER_DATA_DIR": ("data_dir",),
+    "GENNAKER_AUTH_ENABLED": ("auth", "enabled"),
+}
+_NOT_SETTINGS = {"GENNAKER_CONFIG", "GENNAKER_ENDPOINT", "GENNAKER_TOKEN"}
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read and validate the settings; raise ConfigError naming the bad setting."""
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    path = Path(config_path) if config_path else None
+    if path is None and env.get("GENNAKER_CONFIG"):
+        path = Path(env["GENNAKER_CONFIG"])
+    if path is None and Path("gennaker.toml").is_file():
+        path = Path("gennaker.toml")
+    source = "defaults"
+    if path is not None:
+        data = _read_toml(path)
+        source = str(path)
+    for name, value in env.items():
+        if not name.startswith("GENNAKER_") or name in _NOT_SETTINGS or name.startswith("GENNAKER_TEST_"):
+            continue
+        keys = _ENV_ALIASES.get(name)
+        if keys is None:
+            rest = name[len("GENNAKER_") :].lower()
+            if "__" not in rest:
+                continue
+            keys = tuple(rest.split("__"))
+        _set_path(data, keys, value)
+    for dotted, value in (overrides or {}).items():
+        _set_path(data, tuple(dotted.split(".")), value)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            problems.append(f"  {where}: {err['msg']}")
+        raise ConfigError(
+            f"invalid configuration (from {source} and GENNAKER_* variables):\n" + "\n".join(problems)
+        ) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+
+
+def _set_path(data: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    node = data
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"setting {'.'.join(keys)} conflicts with a value at {key!r}")
+        node = child
+    node[keys[-1]] = value

@@ -1,0 +1,1 @@
+"""Domain nouns: statuses, ids, naming, pipeline configs and execution records."""

@@ -1,0 +1,233 @@
+"""Executions with their stages and tasks (Orca's ExecutionRepository).
+
+An execution is one row (its JSON without stages, plus indexed columns) and one row per stage.
+``save`` writes the header and only the stages whose JSON changed since they were read, so a
+handler that moves one stage of a 100-stage pipeline writes two rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gennaker.model.execution import Execution, Stage
+from gennaker.model.status import ExecutionStatus
+from gennaker.store import json as jsonlib
+from gennaker.store.schema import executions as ex_t
+from gennaker.store.schema import stages as st_t
+
+_HEADER = "\x00header"
+
+
+class ExecutionNotFound(LookupError):
+    """No execution has this id."""
+
+    def __init__(self, execution_id: str) -> None:
+        super().__init__(f"execution {execution_id} not found")
+        self.execution_id = execution_id
+
+
+class ConcurrentModification(RuntimeError):
+    """The execution changed since it was read; the caller's transaction must roll back."""
+
+
+@dataclass(frozen=True)
+class ExecutionQuery:
+    """Filters for listing executions; every field is optional."""
+
+    application: str | None = None
+    type: str | None = None
+    pipeline_config_ids: Sequence[str] | None = None
+    execution_ids: Sequence[str] | None = None
+    statuses: Sequence[str] | None = None
+    built_after: int | None = None
+    built_before: int | None = None
+    limit: int = 100
+
+
+class ExecutionRepository:
+    """Reads and writes executions inside the caller's transaction."""
+
+    def __init__(self, dialect: str) -> None:
+        self._for_update = dialect == "postgresql"
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def insert(self, conn: Connection, execution: Execution) -> None:
+        """Store a new execution with its stages."""
+        execution.stored_version = 1
+        header = jsonlib.dumpb(execution.header_json())
+        conn.execute(ex_t.insert().values(**self._columns(execution), version=1, body=header.decode()))
+        execution.stored = {_HEADER: header}
+        self._write_stages(conn, execution, execution.stages)
+
+    def save(self, conn: Connection, execution: Execution) -> None:
+        """Write what changed since load/insert; raise ConcurrentModification on a lost update."""
+        header = jsonlib.dumpb(execution.header_json())
+        if header != execution.stored.get(_HEADER):
+            result = conn.execute(
+                ex_t.update()
+                .where(ex_t.c.id == execution.id, ex_t.c.version == execution.stored_version)
+                .values(
+                    **self._columns(execution), version=execution.stored_version + 1, body=header.decode()
+                )
+            )
+            if result.rowcount != 1:
+                raise ConcurrentModification(f"execution {execution.id} was changed by someone else")
+            execution.stored_version += 1
+            execution.stored[_HEADER] = header
+        present = {s.id for s in execution.stages}
+        removed = [sid for sid in execution.stored if sid != _HEADER and sid not in present]
+        if removed:
+            conn.execute(st_t.delete().where(st_t.c.id.in_(removed)))
+            for sid in removed:
+                del execution.stored[sid]
+        self._write_stages(conn, execution, execution.stages)
+
+    def _write_stages(self, conn: Connection, execution: Execution, stages: Iterable[Stage]) -> None:
+        inserts = []
+        for position, stage in enumerate(stages):
+            body = jsonlib.dumpb(stage.to_json())
+            before = execution.stored.get(stage.id)
+            if before == body:
+                continue
+            row = {
+                "id": stage.id,
+                "execution_id": execution.id,
+                "position": position,
+                "ref_id": stage.ref_id,
+                "status": stage.status.value,
+                "body": body.decode(),
+            }
+            if before is None:
+                inserts.append(row)
+            else:
+                conn.execute(st_t.update().where(st_t.c.id == stage.id).values(**row))
+            execution.stored[stage.id] = body
+        if inserts:
+            conn.execute(st_t.insert(), inserts)
+
+    @staticmethod
+    def _columns(execution: Execution) -> dict[str, object]:
+        return {
+            "id": execution.id,
+            "type": execution.type,
+            "application": execution.application,
+            "pipeline_config_id": execution.pipeline_config_id,
+            "name": execution.name,
+            "status": execution.status.value,
+            "build_time": execution.build_time,
+            "start_time": execution.start_time,
+            "end_time": execution.end_time,
+            "canceled": execution.canceled,
+            "correlation_id": execution.trigger.get("correlationId") or None,
+        }
+
+    def delete(self, conn: Connection, execution_id: str) -> bool:
+        """Remove an execution and its stages; False if it did not exist."""
+        conn.execute(st_t.delete().where(st_t.c.execution_id == execution_id))
+        return bool(conn.execute(ex_t.delete().where(ex_t.c.id == execution_id)).rowcount)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def load(self, conn: Connection, execution_id: str, *, for_update: bool = False) -> Execution:
+        """Read one execution with its stages; ``for_update`` locks its row (PostgreSQL)."""
+        query = sa.select(ex_t.c.body, ex_t.c.version).where(ex_t.c.id == execution_id)
+        if for_update and self._for_update:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise ExecutionNotFound(execution_id)
+        stage_rows = conn.execute(
+            sa.select(st_t.c.id, st_t.c.body)
+            .where(st_t.c.execution_id == execution_id)
+            .order_by(st_t.c.position)
+        ).all()
+        return self._build(row.body, row.version, stage_rows)
+
+    def find(self, conn: Connection, execution_id: str) -> Execution | None:
+        """Like load, but None when absent."""
+        try:
+            return self.load(conn, execution_id)
+        except ExecutionNotFound:
+            return None
+
+    def _build(self, body: str, version: int, stage_rows: Sequence[sa.Row[Any]]) -> Execution:
+        data = jsonlib.loads(body)
+        data["stages"] = [jsonlib.loads(r.body) for r in stage_rows]
+        execution = Execution.from_json(data)
+        execution.stored_version = version
+        execution.stored = {_HEADER: body.encode()}
+        for r in stage_rows:
+            execution.stored[r.id] = r.body.encode()
+        return execution
+
+    def status_of(self, conn: Connection, execution_id: str) -> ExecutionStatus | None:
+        """Just the status column (cheap)."""
+        value = conn.execute(sa.select(ex_t.c.status).where(ex_t.c.id == execution_id)).scalar()
+        return None if value is None else ExecutionStatus(value)
+
+    def id_for_correlation(self, conn: Connection, correlation_id: str) -> str | None:
+        """The execution started with this trigger correlationId, if any."""
+        return conn.execute(sa.select(ex_t.c.id).where(ex_t.c.correlation_id == correlation_id)).scalar()
+
+    def count(self, conn: Connection, *, pipeline_config_id: str, statuses: Iterable[ExecutionStatus]) -> int:
+        """How many executions of a config are in any of these statuses."""
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(ex_t)
+                .where(
+                    ex_t.c.pipeline_config_id == pipeline_config_id,
+                    ex_t.c.status.in_([s.value for s in statuses]),
+                )
+            ).scalar_one()
+        )
+
+    def list_ids(self, conn: Connection, query: ExecutionQuery) -> list[str]:
+        """Ids matching the query, newest first (by buildTime)."""
+        stmt = sa.select(ex_t.c.id)
+        if query.application is not None:
+            stmt = stmt.where(ex_t.c.application == query.application)
+        if query.type is not None:
+            stmt = stmt.where(ex_t.c.type == query.type)
+        if query.pipeline_config_ids is not None:
+            stmt = stmt.where(ex_t.c.pipeline_config_id.in_(list(query.pipeline_config_ids)))
+        if query.execution_ids is not None:
+            stmt = stmt.where(ex_t.c.id.in_(list(query.execution_ids)))
+        if query.statuses:
+            stmt = stmt.where(ex_t.c.status.in_([str(s).upper() for s in query.statuses]))
+        if query.built_after is not None:
+            stmt = stmt.where(ex_t.c.build_time >= query.built_after)
+        if query.built_before is not None:
+            stmt = stmt.where(ex_t.c.build_time < query.built_before)
+        stmt = stmt.order_by(ex_t.c.build_time.desc(), ex_t.c.id.desc()).limit(query.limit)
+        return [r[0] for r in conn.execute(stmt)]
+
+    def search(self, conn: Connection, query: ExecutionQuery) -> list[Execution]:
+        """Executions matching the query with their stages, newest first."""
+        ids = self.list_ids(conn, query)
+        return self.load_many(conn, ids)
+
+    def load_many(self, conn: Connection, ids: Sequence[str]) -> list[Execution]:
+        """Several executions in two queries, in the order of ``ids``."""
+        if not ids:
+            return []
+        headers = {
+            r.id: r
+            for r in conn.execute(sa.select(ex_t.c.id, ex_t.c.body, ex_t.c.version).where(ex_t.c.id.in_(ids)))
+        }
+        by_execution: dict[str, list[sa.Row[Any]]] = {i: [] for i in ids}
+        for r in conn.execute(
+            sa.select(st_t.c.execution_id, st_t.c.id, st_t.c.body)
+            .where(st_t.c.execution_id.in_(ids))
+            .order_by(st_t.c.execution_id, st_t.c.position)
+        ):
+            by_execution[r.execution_id].append(r)
+        return [
+            self._build(headers[i].body, headers[i].version, by_execution[i]) for i in ids if i in headers
+        ]

@@ -1,0 +1,176 @@
+"""Table definitions (SQLAlchemy Core). Migrations under migrations/ create and evolve them.
+
+JSON documents are stored as text (serialised with orjson) in both dialects: Spinnaker's JSON must
+round-trip byte-for-byte in meaning, and the engine never queries inside them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+applications = sa.Table(
+    "applications",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+pipeline_configs = sa.Table(
+    "pipeline_configs",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("application", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("name_key", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="pipeline"),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_by", sa.String(255)),
+    sa.UniqueConstraint("application", "kind", "name_key", name="uq_pipeline_configs_app_name"),
+)
+
+pipeline_config_revisions = sa.Table(
+    "pipeline_config_revisions",
+    metadata,
+    sa.Column("config_id", sa.String(255), primary_key=True),
+    sa.Column("revision", sa.Integer, primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("saved_at", sa.BigInteger, nullable=False),
+    sa.Column("saved_by", sa.String(255)),
+)
+
+pipeline_templates = sa.Table(
+    "pipeline_templates",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("tag", sa.String(64), primary_key=True),
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_by", sa.String(255)),
+)
+
+executions = sa.Table(
+    "executions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("application", sa.String(255), nullable=False),
+    sa.Column("pipeline_config_id", sa.String(255)),
+    sa.Column("name", sa.String(255)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("build_time", sa.BigInteger, nullable=False),
+    sa.Column("start_time", sa.BigInteger),
+    sa.Column("end_time", sa.BigInteger),
+    sa.Column("canceled", sa.Boolean, nullable=False),
+    sa.Column("correlation_id", sa.String(255), unique=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Index("ix_executions_app_time", "application", "type", "build_time"),
+    sa.Index("ix_executions_config_time", "pipeline_config_id", "build_time"),
+    sa.Index("ix_executions_config_status", "pipeline_config_id", "status", "build_time"),
+    sa.Index("ix_executions_status_time", "status", "build_time"),
+    sa.Index("ix_executions_time", "build_time"),
+)
+
+stages = sa.Table(
+    "stages",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "execution_id",
+        sa.String(64),
+        sa.ForeignKey("executions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("ref_id", sa.String(255)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Index("ix_stages_execution", "execution_id", "position"),
+)
+
+queue_messages = sa.Table(
+    "queue_messages",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("execution_id", sa.String(64)),
+    sa.Column("body", sa.Text, nullable=False),
+    # When the message may next be delivered: the delivery time while queued, the lease deadline
+    # while in flight. An expired lease therefore makes a message deliverable again by itself.
+    sa.Column("visible_at", sa.BigInteger, nullable=False),
+    sa.Column("lease_token", sa.String(64)),
+    # A push of an identical message while this one is in flight: deliver again at this time
+    # once the current delivery is acknowledged.
+    sa.Column("pending_at", sa.BigInteger),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_queue_messages_visible", "visible_at"),
+    sa.Index("ix_queue_messages_execution", "execution_id"),
+)
+
+queue_dead_letters = sa.Table(
+    "queue_dead_letters",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("execution_id", sa.String(64)),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("died_at", sa.BigInteger, nullable=False),
+)
+
+# Executions that are NOT_STARTED because a concurrency limit or a lock holds them back
+# (Orca's PendingExecutionService). `key` is the pipeline config id or "lock:<name>".
+waiting_executions = sa.Table(
+    "waiting_executions",
+    metadata,
+    sa.Column(
+        "execution_id", sa.String(64), sa.ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("queued_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_waiting_executions_key", "key", "queued_at"),
+)
+
+execution_locks = sa.Table(
+    "execution_locks",
+    metadata,
+    sa.Column("name", sa.String(300), primary_key=True),
+    sa.Column("execution_id", sa.String(64), nullable=False),
+    sa.Column("acquired_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_execution_locks_execution", "execution_id"),
+)
+
+# Singleton roles (cron firing, registry polling) hold a lease row; whoever holds it acts.
+role_leases = sa.Table(
+    "role_leases",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("holder", sa.String(255), nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.BigInteger, nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("application", sa.String(255)),
+    sa.Column("execution_id", sa.String(64)),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Index("ix_events_app_ts", "application", "ts"),
+    sa.Index("ix_events_type_ts", "type", "ts"),
+    sa.Index("ix_events_execution", "execution_id"),
+)
