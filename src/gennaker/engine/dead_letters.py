@@ -1,0 +1,36 @@
+"""What happens to a message that could not be delivered (Orca's DeadMessageHandler): the thing it
+addressed ends in failure, with the reason, so no execution waits forever for a lost message."""
+
+from __future__ import annotations
+
+from gennaker.engine import messages as m
+from gennaker.engine.handlers._common import fail_execution
+from gennaker.engine.runtime import HandlerContext
+from gennaker.model.status import ExecutionStatus
+
+
+def handle(ctx: HandlerContext, message: m.Message, reason: str) -> None:
+    """Task level: CompleteTask(TERMINAL); stage level: AbortStage; execution level: TERMINAL."""
+    if isinstance(message, m.StartWaitingExecutions):
+        return  # nothing addressed: the waiters wait for the next slot to free
+    if isinstance(message, m.TaskMessage):
+        ctx.push(
+            m.CompleteTask(
+                message.execution_type,
+                message.execution_id,
+                message.application,
+                message.stage_id,
+                message.task_id,
+                status=ExecutionStatus.TERMINAL,
+                original_status=ExecutionStatus.TERMINAL,
+            )
+        )
+        return
+    if isinstance(message, m.StageMessage):
+        ctx.push(
+            m.AbortStage(message.execution_type, message.execution_id, message.application, message.stage_id)
+        )
+        return
+    execution = ctx.find(message.execution_id)
+    if execution is not None:
+        fail_execution(ctx, execution, f"{message.kind} could not be processed: {reason}")

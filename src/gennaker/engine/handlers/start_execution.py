@@ -1,0 +1,83 @@
+"""StartExecution: gate on concurrency and locks, then start the initial stages."""
+
+from __future__ import annotations
+
+from gennaker.engine import gates, graph
+from gennaker.engine import messages as m
+from gennaker.engine.handlers._common import release_execution, stage_message
+from gennaker.engine.runtime import HandlerContext
+from gennaker.model.status import ExecutionStatus
+
+S = ExecutionStatus
+
+
+def handle(ctx: HandlerContext, message: m.StartExecution) -> None:
+    """Start a NOT_STARTED execution, or park it while a limit or lock holds it back."""
+    execution = ctx.find(message.execution_id)
+    if execution is None or execution.status != S.NOT_STARTED:
+        return
+    if execution.canceled:
+        gates.unpark(ctx, execution)
+        execution.status = S.CANCELED
+        execution.end_time = ctx.now_ms
+        ctx.save(execution)
+        ctx.execution_event(execution, "pipeline.failed")
+        release_execution(ctx, execution)
+        return
+    if execution.start_time_expiry is not None and ctx.now_ms > int(execution.start_time_expiry):
+        ctx.push(
+            m.CancelExecution(
+                execution.type,
+                execution.id,
+                execution.application,
+                reason="Could not begin execution before start time expiry",
+            )
+        )
+        return
+    blocked = gates.concurrency_block(ctx, execution) or gates.acquire_locks(ctx, execution)
+    if blocked is not None:
+        _wait(ctx, message, blocked)
+        return
+    gates.unpark(ctx, execution)
+    execution.status = S.RUNNING
+    execution.start_time = execution.start_time or ctx.now_ms
+    execution.end_time = None
+    restart = execution.state.pop("pendingRestart", None)
+    if restart:
+        stage = execution.stage(str(restart.get("stageId")))
+        first = [stage] if stage is not None else []
+    else:
+        first = graph.initial_stages(execution)
+    if not first:
+        execution.status = S.TERMINAL
+        execution.end_time = ctx.now_ms
+        execution.extra.setdefault("errors", []).append("the pipeline has no initial stage")
+        ctx.save(execution)
+        ctx.execution_event(execution, "pipeline.failed", reason="no initial stage")
+        release_execution(ctx, execution)
+        return
+    ctx.save(execution)
+    ctx.execution_event(execution, "pipeline.starting")
+    for stage in first:
+        ctx.push(stage_message(execution, stage, m.StartStage))
+
+
+def _wait(ctx: HandlerContext, message: m.StartExecution, blocked: gates.Blocked) -> None:
+    execution = ctx.load(message.execution_id)
+    if blocked.key.startswith("lock:"):
+        name = blocked.key[len("lock:") :]
+        if gates.lock_mode(execution, name) == "newest_first":
+            for older in gates.waiting_on(ctx, blocked.key):
+                if older != execution.id:
+                    ctx.push(
+                        m.CancelExecution(
+                            execution.type,
+                            older,
+                            execution.application,
+                            user="gennaker",
+                            reason=f"Superseded by newer execution {execution.id} waiting for lock {name}",
+                        )
+                    )
+    gates.park(ctx, execution, blocked)
+    ctx.save(execution)
+    ctx.execution_event(execution, "pipeline.waiting", reason=blocked.reason)

@@ -1,0 +1,89 @@
+"""StartStage: skip, wait for upstream, or plan the stage and start its first step."""
+
+from __future__ import annotations
+
+from gennaker.engine import graph, planning
+from gennaker.engine import messages as m
+from gennaker.engine.handlers._common import S, execution_message, should_cancel, stage_message, with_stage
+from gennaker.engine.registry import UnknownStageType, UnknownTaskType
+from gennaker.engine.runtime import HandlerContext
+from gennaker.model.execution import PIPELINE, STAGE_AFTER, STAGE_BEFORE, Execution, Stage
+
+
+def handle(ctx: HandlerContext, message: m.StartStage) -> None:
+    """Start a NOT_STARTED stage whose upstream stages are done."""
+    found = with_stage(ctx, message)
+    if found is None:
+        return
+    execution, stage = found
+    if should_cancel(execution, stage) or stage.status != S.NOT_STARTED:
+        return
+    if graph.any_upstream_failed(execution, stage):
+        # Only after a restart can this happen: let CompleteExecution settle the outcome.
+        ctx.push(execution_message(execution, m.CompleteExecution))
+        return
+    if not graph.all_upstream_complete(execution, stage):
+        return  # the last upstream stage to finish sends StartStage again
+    if _should_skip(ctx, execution, stage) or _past_expiry(ctx, stage):
+        ctx.push(stage_message(execution, stage, m.SkipStage))
+        return
+    stage.start_time = ctx.now_ms
+    stage.status = S.RUNNING
+    if stage.parent_stage_id is None:
+        ctx.services.evaluator.evaluate_stage_context(execution, stage)
+    try:
+        planning.plan_stage(ctx.services.registry, execution, stage, ctx.now_ms)
+    except (UnknownStageType, UnknownTaskType) as exc:
+        stage.context["exception"] = _exception(str(exc))
+        stage.context["beforeStagePlanningFailed"] = True
+        ctx.save(execution)
+        ctx.stage_event(execution, stage, "stage.starting")
+        ctx.push(stage_message(execution, stage, m.CompleteStage))
+        return
+    ctx.save(execution)
+    ctx.stage_event(execution, stage, "stage.starting")
+    _start_first_step(ctx, execution, stage)
+
+
+def _start_first_step(ctx: HandlerContext, execution: Execution, stage: Stage) -> None:
+    before = planning.first_of(execution, stage, STAGE_BEFORE)
+    if before:
+        for child in before:
+            ctx.push(stage_message(execution, child, m.StartStage))
+        return
+    if stage.tasks:
+        ctx.push(
+            m.StartTask(execution.type, execution.id, execution.application, stage.id, stage.tasks[0].id)
+        )
+        return
+    after = [s for s in planning.first_of(execution, stage, STAGE_AFTER)]
+    if after:
+        for child in after:
+            ctx.push(stage_message(execution, child, m.StartStage))
+        return
+    ctx.push(stage_message(execution, stage, m.CompleteStage))
+
+
+def _should_skip(ctx: HandlerContext, execution: Execution, stage: Stage) -> bool:
+    if execution.type != PIPELINE or stage.parent_stage_id is not None:
+        return False
+    enabled = stage.context.get("stageEnabled")
+    if not isinstance(enabled, dict) or "expression" not in enabled:
+        return False
+    return not ctx.services.evaluator.stage_enabled(execution, stage, enabled.get("expression"))
+
+
+def _past_expiry(ctx: HandlerContext, stage: Stage) -> bool:
+    expiry = stage.start_time_expiry or stage.context.get("startTimeExpiry")
+    try:
+        return expiry is not None and ctx.now_ms > int(expiry)
+    except (TypeError, ValueError):
+        return False
+
+
+def _exception(error: str) -> dict[str, object]:
+    return {
+        "details": {"error": error, "errors": [error]},
+        "exceptionType": "StagePlanningFailed",
+        "shouldRetry": False,
+    }

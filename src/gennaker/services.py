@@ -1,0 +1,83 @@
+"""The composition root: one Services object built at start and passed explicitly everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pluggy
+
+from gennaker.clock import Clock, SystemClock
+from gennaker.config import Settings
+from gennaker.db import Database
+from gennaker.engine.evaluation import StageEvaluator
+from gennaker.engine.launcher import Launcher
+from gennaker.engine.operations import Operations
+from gennaker.engine.registry import Registry
+from gennaker.plugins import plugin_manager
+from gennaker.queue import open_queue
+from gennaker.queue.base import Queue
+from gennaker.store import migrate
+from gennaker.store.applications import ApplicationRepository
+from gennaker.store.executions import ExecutionRepository
+from gennaker.store.pipelines import PipelineConfigRepository
+from gennaker.store.templates import PipelineTemplateRepository
+
+
+@dataclass
+class Services:
+    """Everything a request, a handler or a task may use."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    queue: Queue
+    registry: Registry
+    plugins: pluggy.PluginManager
+    executions: ExecutionRepository
+    applications: ApplicationRepository
+    pipelines: PipelineConfigRepository
+    strategies: PipelineConfigRepository
+    templates: PipelineTemplateRepository
+    evaluator: StageEvaluator = field(init=False)
+    launcher: Launcher = field(init=False)
+    operations: Operations = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.evaluator = StageEvaluator(self)
+        self.launcher = Launcher(self)
+        self.operations = Operations(self)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.db.dispose()
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    apply_migrations: bool = True,
+    plugins: tuple[object, ...] = (),
+    load_entry_points: bool = True,
+) -> Services:
+    """Wire every component from the settings (migrating the database unless told not to)."""
+    clock = clock or SystemClock()
+    db = Database(settings.database.url, pool_size=settings.database.pool_size)
+    if apply_migrations:
+        migrate.upgrade(db)
+    manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)
+    registry = Registry()
+    manager.hook.register_stages(registry=registry, settings=settings)
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        queue=open_queue(db, clock, max_attempts=settings.worker.max_attempts),
+        registry=registry,
+        plugins=manager,
+        executions=ExecutionRepository(db.dialect),
+        applications=ApplicationRepository(clock),
+        pipelines=PipelineConfigRepository(clock),
+        strategies=PipelineConfigRepository(clock, kind="strategy"),
+        templates=PipelineTemplateRepository(clock),
+    )
