@@ -117,7 +117,8 @@ class Database:
 
         Registering the same callback twice in one transaction runs it once; the return value says
         whether this call registered it (True) or it was already there (False). Callbacks run in
-        the committing thread; one that raises is logged and does not stop the others."""
+        the committing thread before transaction() returns (on SQLite still under the write lock,
+        so keep them short); one that raises is logged and does not stop the others."""
         callbacks = conn.info.get(_AFTER_COMMIT)
         if callbacks is None:
             raise RuntimeError("after_commit() needs a connection from Database.transaction()")

@@ -3,8 +3,12 @@ tests/contract/test_queue_contract.py.
 
 Messages are opaque JSON documents here: ``QueuedMessage(kind, body, fingerprint, execution_id)``.
 The engine turns them into typed message dataclasses. Writes (push, ensure, reschedule, ack) take
-the caller's open transaction (a SQLAlchemy Connection) so that a handler's state change and the
-messages it sends commit or roll back together.
+the caller's open transaction (a SQLAlchemy Connection from ``Database.transaction()``) so that a
+handler's state change and the messages it sends commit or roll back together. MemoryQueue, the
+unit-test twin, ignores ``conn`` and is not transactional.
+
+Methods that run their own transaction (lease, release, extend and the queries) raise
+``gennaker.db.DatabaseUnavailable`` when the database is unreachable: back off and retry.
 """
 
 from __future__ import annotations
@@ -57,7 +61,9 @@ class Queue(Protocol):
 
     def push(self, conn: Connection, message: QueuedMessage, delay_ms: int = 0) -> None:
         """Queue for delivery after ``delay_ms``. An identical queued message is only rescheduled to
-        the new time; an identical message in flight is delivered again at that time after its ack."""
+        the new time (the latest push wins); an identical message in flight is delivered again at that
+        time after its ack. A delivery that starts after such a push (the lease expired, or was
+        released) covers it, so it is not delivered a second time."""
         ...
 
     def ensure(self, conn: Connection, message: QueuedMessage, delay_ms: int = 0) -> None:
@@ -81,7 +87,10 @@ class Queue(Protocol):
         ...
 
     def release(self, lease: Lease, delay_ms: int) -> None:
-        """Give a delivery back (the handler failed), deliverable after ``delay_ms``; own transaction."""
+        """Give a delivery back (the handler failed), deliverable after ``delay_ms``; own transaction.
+
+        The attempt still counts, so a message that always fails is dead-lettered after
+        ``max_attempts``. Does nothing if the lease is already lost."""
         ...
 
     def extend(self, lease: Lease, lease_ms: int) -> Lease:
@@ -101,10 +110,12 @@ class Queue(Protocol):
         ...
 
     def purge_execution(self, conn: Connection, execution_id: str) -> int:
-        """Drop every queued message of one execution (used when an execution is deleted)."""
+        """Drop every message of one execution, in flight or not (used when an execution is deleted);
+        return how many. Acks of its in-flight messages then raise LeaseLost."""
         ...
 
     def add_wakeup(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (from any thread) after a transaction that pushed something commits,
-        in this process and, for PostgreSQL, in others (LISTEN/NOTIFY via ``listen()``)."""
+        """Call ``callback`` (from any thread) after a transaction that made a message deliverable
+        (push, ensure, reschedule, release, an ack that re-queues) commits, in this process and, for
+        PostgreSQL, in others (LISTEN/NOTIFY: SqlQueue.start_listener()). Never called on rollback."""
         ...
