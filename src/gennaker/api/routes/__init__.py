@@ -1,0 +1,9 @@
+"""The API's resources, one module each; every module listed here exposes ``router`` (a FastAPI
+APIRouter) and the app factory mounts them in this order.
+
+Add a module here in the same commit that creates it.
+"""
+
+from __future__ import annotations
+
+ROUTER_MODULES: tuple[str, ...] = ()
