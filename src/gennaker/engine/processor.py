@@ -60,7 +60,12 @@ class Processor:
         loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         wake = self._wake
-        self.services.queue.add_wakeup(lambda: loop.call_soon_threadsafe(wake.set))
+
+        def on_push() -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        self.services.queue.add_wakeup(on_push)
+        self.services.queue.start_listener()
         failures = 0
         while not stop.is_set():
             free = self.concurrency - len(self._in_flight)

@@ -119,3 +119,11 @@ class Queue(Protocol):
         (push, ensure, reschedule, release, an ack that re-queues) commits, in this process and, for
         PostgreSQL, in others (LISTEN/NOTIFY: SqlQueue.start_listener()). Never called on rollback."""
         ...
+
+    def start_listener(self) -> None:
+        """Start receiving other processes' wake-ups (PostgreSQL LISTEN); a no-op elsewhere."""
+        ...
+
+    def close(self) -> None:
+        """Stop the listener, if any."""
+        ...

@@ -62,7 +62,7 @@ class WindowTask(BaseTask):
     """RUNNING until the parent's window is open (plus jitter), then SUCCEEDED."""
 
     pure = True
-    timeout_ms = 7 * 24 * 3600 * 1000
+    timeout_ms: int | None = 7 * 24 * 3600 * 1000
 
     async def execute(self, run: TaskRun) -> TaskResult:
         """Compare the clock with the windows."""

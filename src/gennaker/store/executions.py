@@ -156,7 +156,7 @@ class ExecutionRepository:
         except ExecutionNotFound:
             return None
 
-    def _build(self, body: str, version: int, stage_rows: Sequence[sa.Row[Any]]) -> Execution:
+    def _build(self, body: str, version: int, stage_rows: Sequence[Any]) -> Execution:
         data = jsonlib.loads(body)
         data["stages"] = [jsonlib.loads(r.body) for r in stage_rows]
         execution = Execution.from_json(data)
@@ -221,7 +221,7 @@ class ExecutionRepository:
             r.id: r
             for r in conn.execute(sa.select(ex_t.c.id, ex_t.c.body, ex_t.c.version).where(ex_t.c.id.in_(ids)))
         }
-        by_execution: dict[str, list[sa.Row[Any]]] = {i: [] for i in ids}
+        by_execution: dict[str, list[Any]] = {i: [] for i in ids}
         for r in conn.execute(
             sa.select(st_t.c.execution_id, st_t.c.id, st_t.c.body)
             .where(st_t.c.execution_id.in_(ids))
