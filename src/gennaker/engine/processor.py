@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import sqlalchemy as sa
+
 from gennaker.db import DatabaseUnavailable
 from gennaker.engine import dead_letters
 from gennaker.engine import messages as m
@@ -268,6 +270,8 @@ class Processor:
                     for e in ctx.events
                 ],
             )
+            if ctx.conn.dialect.name == "postgresql":  # live updates in other processes (api/routes/stream)
+                ctx.conn.execute(sa.text("SELECT pg_notify('gennaker_events', '')"))
             ctx.events = []
 
     def _inline(self, ctx: HandlerContext, message: m.Message) -> bool:

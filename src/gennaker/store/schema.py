@@ -174,3 +174,16 @@ events = sa.Table(
     sa.Index("ix_events_type_ts", "type", "ts"),
     sa.Index("ix_events_execution", "execution_id"),
 )
+
+# API tokens (``Authorization: Bearer``): only the sha256 of each token is kept; revoked tokens stay
+# listed with their revocation time.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("user", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger),
+)

@@ -6,4 +6,4 @@ Add a module here in the same commit that creates it.
 
 from __future__ import annotations
 
-ROUTER_MODULES: tuple[str, ...] = ()
+ROUTER_MODULES: tuple[str, ...] = ("gennaker.api.routes.health",)

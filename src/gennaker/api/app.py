@@ -1,0 +1,51 @@
+"""The app factory: ``create_app(services)`` builds the ASGI app that serves Gate's API."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gennaker import __version__
+from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
+from gennaker.api.metrics import MetricsCollector
+from gennaker.api.routes import ROUTER_MODULES
+from gennaker.api.stream_hub import EventHub
+from gennaker.authn.middleware import AuthMiddleware
+from gennaker.services import Services
+
+DESCRIPTION = """Gate-compatible REST API of Gennaker: applications, pipeline configs and templates,
+executions and operator actions, ad-hoc tasks, live updates (Server-Sent Events), health and metrics.
+Errors are `{timestamp, status, error, message}` (plus `errors: [{path, message}]` for validation)."""
+
+
+def create_app(services: Services) -> FastAPI:
+    """The API over ``services``; every module in ROUTER_MODULES contributes its ``router``."""
+    hub = EventHub(services)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            hub.close()
+
+    app = FastAPI(
+        title="Gennaker",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redoc_url=None,
+    )
+    app.state.services = services
+    app.state.events = hub
+    app.state.metrics = MetricsCollector(services)
+    install_error_handlers(app)
+    app.add_middleware(AuthMiddleware, services=services)
+    app.add_middleware(CatchAllMiddleware)
+    for name in ROUTER_MODULES:
+        module = importlib.import_module(name)
+        app.include_router(module.router)
+    return app

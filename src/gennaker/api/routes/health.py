@@ -1,0 +1,51 @@
+"""``GET /health`` (database and queue) and ``GET /metrics`` (Prometheus text format)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from gennaker.api.deps import ServicesDep
+from gennaker.api.metrics import MetricsCollector
+from gennaker.api.responses import json_response
+from gennaker.db import DatabaseUnavailable
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    """The answer of ``GET /health``."""
+
+    status: str
+    database: str
+    queue: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    response_model_exclude_none=True,
+    responses={503: {"model": Health, "description": "the database is unreachable"}},
+)
+def health(services: ServicesDep) -> Any:
+    """UP when the database answers; the queue depth says how much work waits."""
+    try:
+        services.db.ping()
+        ready, in_flight = services.queue.depth()
+    except (DatabaseUnavailable, sa.exc.OperationalError) as exc:
+        return json_response(
+            {"status": "DOWN", "database": "unreachable", "error": str(exc).splitlines()[0]}, 503
+        )
+    return {"status": "UP", "database": "ok", "queue": {"ready": ready, "inFlight": in_flight}}
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus metrics: executions started and finished, stage durations, queue depth and lag."""
+    collector: MetricsCollector = request.app.state.metrics
+    return PlainTextResponse(collector.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

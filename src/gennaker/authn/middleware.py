@@ -1,0 +1,114 @@
+"""The authentication middleware: with ``auth.enabled``, every request but ``GET /health`` must carry
+a valid API token (``Authorization: Bearer``) or a local user's password (HTTP Basic).
+
+The authenticated name goes to ``request.state.user``; routes pass it down as ``trigger.user``,
+``lastModified.user``, ``canceledBy``. Verifying a PBKDF2 hash is deliberately slow, so a
+successful Basic credential is remembered (by its sha256) for a minute.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import anyio.to_thread
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gennaker.api.errors import error_response
+from gennaker.authn.passwords import verify_password
+from gennaker.authn.tokens import ApiToken, TokenRepository
+
+if TYPE_CHECKING:
+    from gennaker.services import Services
+
+log = logging.getLogger(__name__)
+
+#: Paths anyone may call (load balancers and probes do not carry credentials).
+PUBLIC_PATHS = frozenset({"/health"})
+CHALLENGES = ('Bearer realm="gennaker"', 'Basic realm="gennaker", charset="UTF-8"')
+_CACHE_SECONDS = 60.0
+_CACHE_SIZE = 1024
+
+
+class AuthMiddleware:
+    """Authenticates HTTP requests (a pure ASGI middleware, so streams are not buffered)."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+        auth = services.settings.auth
+        self.enabled = auth.enabled
+        self.users = {user.name: user.password_hash for user in auth.users}
+        self.tokens = TokenRepository()
+        self._basic_ok: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.enabled or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = _header(scope, b"authorization")
+        user, problem = await self.authenticate(header)
+        if user is None:
+            response = error_response(401, problem)
+            for challenge in CHALLENGES:
+                response.raw_headers.append((b"www-authenticate", challenge.encode()))
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["user"] = user
+        await self.app(scope, receive, send)
+
+    async def authenticate(self, header: str | None) -> tuple[str | None, str]:
+        """(user, "") for a valid credential, else (None, why not)."""
+        if not header:
+            return None, "authentication required: send 'Authorization: Bearer <token>' or HTTP Basic"
+        scheme, _, value = header.partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer" and value:
+            token = await anyio.to_thread.run_sync(self._lookup_token, value)
+            if token is None:
+                return None, "the API token is unknown or revoked"
+            return token.user, ""
+        if scheme.lower() == "basic" and value:
+            user = await self._basic(value)
+            if user is None:
+                return None, "wrong user name or password"
+            return user, ""
+        return None, "unsupported Authorization scheme; use Bearer or Basic"
+
+    def _lookup_token(self, secret: str) -> ApiToken | None:
+        with self.services.db.read() as conn:
+            return self.tokens.lookup(conn, secret)
+
+    async def _basic(self, value: str) -> str | None:
+        key = hashlib.sha256(value.encode()).hexdigest()
+        cached = self._basic_ok.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        name, sep, password = decoded.partition(":")
+        stored = self.users.get(name)
+        if not sep or stored is None:
+            return None
+        if not await anyio.to_thread.run_sync(verify_password, password, stored):
+            return None
+        self._basic_ok[key] = (name, now + _CACHE_SECONDS)
+        self._basic_ok.move_to_end(key)
+        while len(self._basic_ok) > _CACHE_SIZE:
+            self._basic_ok.popitem(last=False)
+        return name
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None

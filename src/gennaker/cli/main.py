@@ -1,0 +1,41 @@
+"""The root ``gennaker`` command; ``main()`` is the console script."""
+
+from __future__ import annotations
+
+import typer
+
+from gennaker import __version__
+from gennaker.cli import server
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gennaker {__version__}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    """The command tree."""
+    app = typer.Typer(
+        name="gennaker",
+        help="Continuous delivery with Spinnaker's model, in one Python process.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def root(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Show the version."
+        ),
+    ) -> None:
+        """Gennaker."""
+
+    server.register(app)
+    return app
+
+
+def main() -> None:
+    """Console-script entry point."""
+    build_app()(prog_name="gennaker")

@@ -1,0 +1,166 @@
+"""Running the server roles in one asyncio loop: the API (uvicorn), the worker (Processor) and the
+scheduler, with a graceful stop on SIGTERM/SIGINT (stop leasing, finish in-flight work, exit 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from gennaker.engine.processor import Processor
+    from gennaker.services import Services
+
+log = logging.getLogger("gennaker.server")
+
+API, WORKER, SCHEDULER = "api", "worker", "scheduler"
+#: Where the scheduler role comes from (written by the triggers work); absent means "nothing to do".
+SCHEDULER_MODULE = "gennaker.triggers.scheduler"
+
+
+class StartupError(Exception):
+    """The process cannot start (port taken, address invalid); the message says why."""
+
+
+@dataclass
+class Started:
+    """What the banner shows once the roles run."""
+
+    roles: tuple[str, ...]
+    url: str | None
+    scheduler: bool
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the runner owns SIGTERM/SIGINT (uvicorn would
+    re-raise the signal after shutting down, and the process would not exit 0)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, bound before uvicorn starts so a taken port is a clear error."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot resolve the address {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def load_scheduler() -> Callable[..., Any] | None:
+    """``run_scheduler(services, stop_event)`` from the triggers package, if it is installed."""
+    try:
+        module = importlib.import_module(SCHEDULER_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and SCHEDULER_MODULE.startswith(exc.name):
+            return None
+        raise
+    run: Callable[..., Any] | None = getattr(module, "run_scheduler", None)
+    return run
+
+
+async def _run_scheduler(run: Callable[..., Any], services: Services, stop: asyncio.Event) -> None:
+    if inspect.iscoroutinefunction(run):
+        await run(services, stop)
+        return
+    # A blocking scheduler runs in a thread and gets a threading.Event.
+    thread_stop = threading.Event()
+    watcher = asyncio.ensure_future(stop.wait())
+    watcher.add_done_callback(lambda _: thread_stop.set())
+    try:
+        await asyncio.to_thread(run, services, thread_stop)
+    finally:
+        watcher.cancel()
+
+
+async def run_roles(
+    services: Services,
+    roles: tuple[str, ...],
+    *,
+    sock: socket.socket | None = None,
+    url: str | None = None,
+    concurrency: int | None = None,
+    access_log: bool = False,
+    on_started: Callable[[Started], None] | None = None,
+) -> None:
+    """Run ``roles`` until SIGTERM/SIGINT, then stop them gracefully."""
+    from gennaker.engine.processor import Processor
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    tasks: dict[str, asyncio.Task[Any]] = {}
+    processor: Processor | None = None
+    server: _Server | None = None
+    app: FastAPI | None = None
+    if WORKER in roles:
+        processor = Processor(services, concurrency=concurrency)
+        tasks[WORKER] = asyncio.create_task(processor.run(stop), name=WORKER)
+    scheduler = load_scheduler() if SCHEDULER in roles else None
+    if scheduler is not None:
+        tasks[SCHEDULER] = asyncio.create_task(_run_scheduler(scheduler, services, stop), name=SCHEDULER)
+    elif SCHEDULER in roles:
+        log.info("no scheduler is installed (%s); the scheduler role has nothing to do", SCHEDULER_MODULE)
+    if API in roles:
+        assert sock is not None
+        from gennaker.api import create_app
+
+        app = create_app(services)
+        app.state.metrics.processor = processor
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=access_log,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+            server_header=False,
+        )
+        server = _Server(config)
+        tasks[API] = asyncio.create_task(server.serve(sockets=[sock]), name=API)
+        while not server.started and not tasks[API].done():
+            await asyncio.sleep(0.01)
+    if on_started is not None and not any(t.done() for t in tasks.values()):
+        on_started(Started(roles, url, scheduler is not None))
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({stopper, *tasks.values()}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    failed = [name for name, task in tasks.items() if task.done() and not stop.is_set()]
+    log.info("stopping: no new work is taken; waiting for work in flight")
+    stop.set()
+    if app is not None:
+        app.state.events.begin_shutdown()
+    if server is not None:
+        server.should_exit = True
+    results = await asyncio.gather(*tasks.values(), return_exceptions=True)
+    for name, result in zip(tasks, results, strict=True):
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            log.error("the %s role failed: %s", name, result, exc_info=result)
+    if failed:
+        raise StartupError(f"the {', '.join(failed)} role stopped unexpectedly")
+    log.info("stopped")
