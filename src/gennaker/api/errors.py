@@ -61,6 +61,14 @@ def _json_path(loc: Sequence[Any]) -> str:
     return path
 
 
+_FRIENDLY = {
+    "dict_type": "must be a JSON object",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "list_type": "must be a JSON array",
+}
+
+
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
     """FastAPI's validation failures as FieldErrors with JSON paths."""
     found = []
@@ -70,7 +78,7 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
             detail = (err.get("ctx") or {}).get("error") or err.get("msg")
             found.append(FieldError("$", f"malformed JSON: {detail}"))
             continue
-        message = str(err.get("msg") or "is invalid")
+        message = _FRIENDLY.get(str(err.get("type")), str(err.get("msg") or "is invalid"))
         if err.get("type") == "missing":
             message = "is required" if len(loc) > 1 else "a request body is required"
         found.append(FieldError(_json_path(loc), message))

@@ -6,4 +6,16 @@ Add a module here in the same commit that creates it.
 
 from __future__ import annotations
 
-ROUTER_MODULES: tuple[str, ...] = ("gennaker.api.routes.health",)
+ROUTER_MODULES: tuple[str, ...] = (
+    "gennaker.api.routes.health",
+    "gennaker.api.routes.applications",
+    "gennaker.api.routes.pipeline_configs",
+    "gennaker.api.routes.strategies",
+    "gennaker.api.routes.templates",
+    "gennaker.api.routes.triggering",
+    "gennaker.api.routes.executions",
+    "gennaker.api.routes.operations",
+    "gennaker.api.routes.tasks",
+    "gennaker.api.routes.stage_extras",
+    "gennaker.api.routes.stream",
+)

@@ -1,0 +1,128 @@
+"""Pipeline configs (Front50 through Gate): list, get, save (create or update by id), validate,
+delete, revision history and restore."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response
+
+from gennaker.api.admin_jobs import check_config
+from gennaker.api.deps import ServicesDep, UserDep
+from gennaker.api.models import ERRORS, Valid
+from gennaker.errors import FieldError, InvalidInput, NotFound
+from gennaker.model.pipeline import validate_pipeline
+
+router = APIRouter(tags=["pipeline configs"], responses=ERRORS)
+
+ConfigBody = Annotated[dict[str, Any], Body(description="a Spinnaker pipeline config (JSON)")]
+
+
+@router.get("/applications/{application}/pipelineConfigs", response_model=list[dict[str, Any]])
+def list_configs(
+    application: str,
+    services: ServicesDep,
+    pipelineNameFilter: Annotated[str | None, Query(description="names containing this")] = None,
+) -> Any:
+    """An application's pipeline configs in Front50's order (404 for an unknown application)."""
+    with services.db.read() as conn:
+        services.applications.get(conn, application)
+        return services.pipelines.list_by_application(conn, application, name_filter=pipelineNameFilter)
+
+
+@router.get("/applications/{application}/pipelineConfigs/{name}", response_model=dict[str, Any])
+def get_config(application: str, name: str, services: ServicesDep) -> Any:
+    """One pipeline config by application and name (both ignoring case)."""
+    with services.db.read() as conn:
+        return services.pipelines.get_by_name(conn, application, name)
+
+
+@router.get("/pipelineConfigs/{config_id}", response_model=dict[str, Any])
+def get_config_by_id(config_id: str, services: ServicesDep) -> Any:
+    """One pipeline config by id."""
+    with services.db.read() as conn:
+        return services.pipelines.get(conn, config_id)
+
+
+@router.post("/pipelines", response_model=dict[str, Any])
+def save_config(
+    config: ConfigBody,
+    services: ServicesDep,
+    user: UserDep,
+    staleCheck: Annotated[
+        bool, Query(description="reject a body whose updateTs is not the stored one")
+    ] = False,
+) -> Any:
+    """Create a pipeline config, or update the one with this ``id``; returns the stored config.
+
+    Invalid configs are refused with 400 and every problem's JSON path."""
+    with services.db.transaction() as conn:
+        check_config(services, conn, config)
+        return services.pipelines.save(conn, config, user=user, stale_check=staleCheck)
+
+
+@router.post("/pipelines/validate", response_model=Valid)
+def validate_config(config: ConfigBody, services: ServicesDep) -> Any:
+    """Validate a pipeline config without saving it: 200 ``{valid: true}``, or 400 with the problems."""
+    errors = validate_pipeline(config, known_stage_type=services.registry.has_stage)
+    if errors:
+        raise InvalidInput("", errors)
+    return {"valid": True}
+
+
+@router.put("/pipelines/{config_id}", response_model=dict[str, Any])
+def update_config(config_id: str, config: ConfigBody, services: ServicesDep, user: UserDep) -> Any:
+    """Update an existing pipeline config (the body's ``id``, if any, must be ``config_id``)."""
+    if config.get("id") not in (None, "", config_id):
+        raise InvalidInput("", [FieldError("$.id", f"must be {config_id!r}, the id in the path")])
+    with services.db.transaction() as conn:
+        services.pipelines.get(conn, config_id)
+        check_config(services, conn, config)
+        return services.pipelines.save(conn, {**config, "id": config_id}, user=user)
+
+
+@router.delete("/pipelines/{application}/{name}", status_code=204)
+def delete_config(application: str, name: str, services: ServicesDep) -> Response:
+    """Delete a pipeline config (and its history) by application and name."""
+    with services.db.transaction() as conn:
+        if not services.pipelines.delete_by_name(conn, application, name):
+            raise NotFound(f"No pipeline found with application {application}, name {name}")
+    return Response(status_code=204)
+
+
+@router.get("/pipelineConfigs/{config_id}/history", response_model=list[dict[str, Any]])
+def history(
+    config_id: str,
+    services: ServicesDep,
+    response: Response,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+) -> Any:
+    """Saved versions of a config, newest (the current one) first. Header ``X-Gennaker-Revisions``
+    lists their revision numbers in the same order, for ``.../history/{revision}/restore``."""
+    with services.db.read() as conn:
+        revisions = services.pipelines.history(conn, config_id, limit=limit)
+        if not revisions:
+            services.pipelines.get(conn, config_id)
+    response.headers["X-Gennaker-Revisions"] = ",".join(str(r.revision) for r in revisions)
+    return [r.body for r in revisions]
+
+
+@router.get("/pipelineConfigs/{config_id}/history/{revision}", response_model=dict[str, Any])
+def get_revision(
+    config_id: str, services: ServicesDep, revision: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Any:
+    """One saved version of a config."""
+    with services.db.read() as conn:
+        return services.pipelines.get_revision(conn, config_id, revision).body
+
+
+@router.post("/pipelineConfigs/{config_id}/history/{revision}/restore", response_model=dict[str, Any])
+def restore_revision(
+    config_id: str,
+    services: ServicesDep,
+    user: UserDep,
+    revision: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> Any:
+    """Save an old version as the newest revision; returns the stored config."""
+    with services.db.transaction() as conn:
+        return services.pipelines.restore(conn, config_id, revision, user=user)

@@ -1,0 +1,92 @@
+"""Gate's tasks: ``POST /tasks`` (ad-hoc orchestrations; administrative jobs run at once, see
+admin_jobs.py), ``GET /tasks/{id}``, cancel and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from gennaker.api.admin_jobs import JOBS, is_admin, run_admin_jobs
+from gennaker.api.deps import ServicesDep, UserDep
+from gennaker.api.models import ERRORS, Ref, TaskRequest, TaskView
+from gennaker.api.responses import json_response
+from gennaker.api.views import task_view
+from gennaker.errors import FieldError, InvalidInput, NotFound
+from gennaker.model.execution import ORCHESTRATION, Execution
+from gennaker.services import Services
+
+router = APIRouter(tags=["tasks"], responses=ERRORS)
+
+
+def _application(request: TaskRequest, path_app: str | None) -> str:
+    if path_app:
+        return path_app
+    if request.application:
+        return request.application
+    for job in request.job:
+        app = job.get("application")
+        if isinstance(app, dict) and isinstance(app.get("name"), str):
+            return str(app["name"]).strip().lower()
+        if isinstance(app, str) and app:
+            return app
+    raise InvalidInput("", [FieldError("$.application", "is required (or a job naming its application)")])
+
+
+def _submit(request: TaskRequest, services: Services, user: str | None, path_app: str | None) -> Any:
+    application = _application(request, path_app)
+    description = request.description or ", ".join(str(j.get("type")) for j in request.job)
+    if is_admin(request.job):
+        execution = run_admin_jobs(services, application, description, request.job, user=user)
+    elif any(isinstance(j, dict) and j.get("type") in JOBS for j in request.job):
+        raise InvalidInput(
+            "",
+            [FieldError("$.job", "administrative jobs cannot be mixed with other stage types in one task")],
+        )
+    else:
+        execution = services.launcher.start_orchestration(application, description, request.job, user=user)
+    return {"ref": f"/tasks/{execution.id}"}
+
+
+@router.post("/tasks", response_model=Ref)
+def submit_task(request: TaskRequest, services: ServicesDep, user: UserDep) -> Any:
+    """Run ``job`` as an ORCHESTRATION; poll ``GET /tasks/{id}`` for the outcome."""
+    return _submit(request, services, user, None)
+
+
+@router.post("/applications/{application}/tasks", response_model=Ref)
+def submit_application_task(
+    application: str, request: TaskRequest, services: ServicesDep, user: UserDep
+) -> Any:
+    """``POST /tasks`` for one application."""
+    return _submit(request, services, user, application)
+
+
+def _orchestration(services: Services, task_id: str) -> Execution:
+    with services.db.read() as conn:
+        execution = services.executions.find(conn, task_id)
+    if execution is None or execution.type != ORCHESTRATION:
+        raise NotFound(f"task {task_id} not found")
+    return execution
+
+
+@router.get("/tasks/{task_id}", response_model=TaskView)
+def get_task(task_id: str, services: ServicesDep) -> Any:
+    """Gate's task view: status, merged variables, steps and the execution JSON."""
+    return json_response(task_view(_orchestration(services, task_id)))
+
+
+@router.put("/tasks/{task_id}/cancel", status_code=202)
+def cancel_task(task_id: str, services: ServicesDep, user: UserDep) -> Response:
+    """Cancel a running task (a finished one is left as it is)."""
+    _orchestration(services, task_id)
+    services.operations.cancel(task_id, user=user)
+    return Response(status_code=202)
+
+
+@router.delete("/tasks/{task_id}", status_code=204)
+def delete_task(task_id: str, services: ServicesDep) -> Response:
+    """Delete a finished task."""
+    _orchestration(services, task_id)
+    services.operations.delete(task_id)
+    return Response(status_code=204)
