@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gennaker import __version__
-from gennaker.cli import server
+from gennaker.cli import admin, applications, executions, pipelines, server
 
 
 def _version(value: bool) -> None:
@@ -30,9 +30,14 @@ def build_app() -> typer.Typer:
             False, "--version", callback=_version, is_eager=True, help="Show the version."
         ),
     ) -> None:
-        """Gennaker."""
+        """Gennaker: run it with 'gennaker up'; drive it with the other commands."""
 
     server.register(app)
+    app.add_typer(applications.app, name="application")
+    app.add_typer(pipelines.app, name="pipeline")
+    app.add_typer(executions.app, name="execution")
+    app.add_typer(admin.token_app, name="token")
+    app.add_typer(admin.user_app, name="user")
     return app
 
 
