@@ -55,8 +55,10 @@ def test_max_concurrent_executions(harness: Harness) -> None:
 
 def test_cancel_waiting_execution(harness: Harness) -> None:
     first = harness.start([scripted("1", polls=5)], limitConcurrent=True, keepWaitingPipelines=True)
+    harness.run(advance_clock=False)
     second = harness.start([scripted("1")], limitConcurrent=True, keepWaitingPipelines=True)
     harness.run(advance_clock=False)
+    assert harness.get(second.id).status == S.NOT_STARTED
     harness.services.operations.cancel(second.id, user="eve")
     harness.run()
     assert harness.get(first.id).status == S.SUCCEEDED
@@ -65,6 +67,7 @@ def test_cancel_waiting_execution(harness: Harness) -> None:
 
 def test_lock_blocks_other_pipeline_until_released(harness: Harness) -> None:
     deploy = harness.start([scripted("1", polls=3)], id="deploy", name="deploy", locks=[{"name": "env-prod"}])
+    harness.run(advance_clock=False)
     cleanup = harness.start([scripted("1")], id="cleanup", name="cleanup", locks=[{"name": "env-prod"}])
     harness.run(advance_clock=False)
     waiting = harness.get(cleanup.id)
@@ -79,6 +82,7 @@ def test_lock_blocks_other_pipeline_until_released(harness: Harness) -> None:
 def test_locks_are_all_or_nothing(harness: Harness) -> None:
     a = harness.start([scripted("1", polls=3)], id="a", locks=[{"name": "x"}])
     b = harness.start([scripted("1", polls=3)], id="b", locks=[{"name": "y"}])
+    harness.run(advance_clock=False)
     both = harness.start([scripted("1")], id="c", locks=[{"name": "x"}, {"name": "y"}])
     harness.run(advance_clock=False)
     assert _statuses(harness, [a.id, b.id, both.id]) == [S.RUNNING, S.RUNNING, S.NOT_STARTED]
@@ -168,6 +172,7 @@ def test_locks_held_through_finally_and_released_after(harness: Harness) -> None
         locks=[{"name": "db"}],
         **{"finally": [{"refId": "f", "type": "scripted", "polls": 3}]},
     )
+    harness.run(advance_clock=False)
     second = harness.start([scripted("1")], id="b", locks=[{"name": "db"}])
     harness.run()
     a, b = harness.get(first.id), harness.get(second.id)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gennaker.engine.context_view import StageContext
@@ -33,3 +33,21 @@ class StageEvaluator:
     def evaluate_pipeline_config(self, config: dict[str, Any], trigger: Mapping[str, Any]) -> dict[str, Any]:
         """The pipeline-start pass (v3: the whole config; v4: all but stages)."""
         return config
+
+    def evaluate_condition(self, execution: Execution, stage: Stage, text: str) -> Any:
+        """A condition written without ``${}`` (a checkPreconditions ``expression``): the raw result,
+        to be judged true only when it is true or "true".
+
+        Placeholder until the expression language is connected: returns the text unchanged."""
+        return text
+
+    def evaluate_variables(
+        self, execution: Execution, stage: Stage, variables: Sequence[Mapping[str, Any]]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The evaluateVariables stage's ``[{key, value, description}]``: (key -> value, the
+        expressionEvaluationSummary of failures). v4 evaluates in order, each variable seeing the
+        earlier ones as root keys; v3 evaluates them together.
+
+        Placeholder until the expression language is connected: the values unchanged, no summary."""
+        values = {str(v["key"]): v.get("value") for v in variables if isinstance(v, Mapping) and v.get("key")}
+        return values, {}

@@ -30,6 +30,12 @@ class Blocked:
     holder: str | None = None
 
 
+def serialize_waiters(ctx: HandlerContext, key: str) -> None:
+    """Serialise with everyone who parks under or wakes ``key`` (a config id or ``lock:<name>``),
+    so a waiter parked by one transaction is never missed by a wake-up in another."""
+    _serialize(ctx, key if key.startswith("lock:") else "config:" + key)
+
+
 def _serialize(ctx: HandlerContext, key: str) -> None:
     if ctx.conn.dialect.name == "postgresql":
         digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
@@ -45,6 +51,7 @@ def concurrency_block(ctx: HandlerContext, execution: Execution) -> Blocked | No
     if limit <= 0:
         return None
     _serialize(ctx, "config:" + config_id)
+    ctx.write_changes()  # the count below must see statuses changed earlier in this transaction
     running = (
         ctx.conn.execute(
             sa.select(executions.c.id)
@@ -119,6 +126,8 @@ def release_locks(ctx: HandlerContext, execution: Execution) -> list[str]:
         .scalars()
         .all()
     )
+    for name in sorted(names):
+        _serialize(ctx, "lock:" + name)
     if names:
         ctx.conn.execute(execution_locks.delete().where(execution_locks.c.execution_id == execution.id))
     return list(names)

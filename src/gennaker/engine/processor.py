@@ -223,7 +223,7 @@ class Processor:
             ctx = HandlerContext(conn, services, services.clock.now_ms())
             result = work(ctx)
             if ack_unless_result and result is not None:
-                if ctx.pushes or ctx.events:
+                if ctx.pushes or ctx.events or ctx._dirty:
                     raise RuntimeError("a handler that continues outside a transaction must not write")
                 return result
             services.queue.ack(conn, lease)
@@ -256,6 +256,7 @@ class Processor:
                 queue.reschedule(ctx.conn, queued, push.delay_ms)
             else:
                 queue.push(ctx.conn, queued, push.delay_ms)
+        ctx.write_changes()
         if ctx.events:
             ctx.conn.execute(
                 events_t.insert(),

@@ -49,6 +49,7 @@ class HandlerContext:
     pushes: list[Push] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     _loaded: dict[str, Execution] = field(default_factory=dict)
+    _dirty: dict[str, Execution] = field(default_factory=dict)
 
     # -- executions ------------------------------------------------------------------------------
 
@@ -68,13 +69,21 @@ class HandlerContext:
             return None
 
     def save(self, execution: Execution) -> None:
-        """Write the execution's changes (only what changed)."""
-        self.services.executions.save(self.conn, execution)
+        """Mark the execution changed; it is written once, when the transaction's work is done
+        (a chain of inline handlers on one execution then costs one write, not one per handler)."""
         self._loaded[execution.id] = execution
+        self._dirty[execution.id] = execution
+
+    def write_changes(self) -> None:
+        """Write every execution marked changed (only the rows whose JSON differs)."""
+        for execution in self._dirty.values():
+            self.services.executions.save(self.conn, execution)
+        self._dirty.clear()
 
     def forget(self, execution_id: str) -> None:
         """Drop a cached execution (after deleting it)."""
         self._loaded.pop(execution_id, None)
+        self._dirty.pop(execution_id, None)
 
     # -- messages --------------------------------------------------------------------------------
 

@@ -123,7 +123,11 @@ def apply(ctx: HandlerContext, message: m.RunTask, pending: Pending, outcome: Ou
     _merge(stage, result)
     summary = pending.run.context.get("expressionEvaluationSummary") if pending.run.context else None
     if isinstance(summary, dict):
-        stage.context["expressionEvaluationSummary"] = summary
+        # A task that evaluates expressions itself (evaluateVariables) reports its own failures.
+        own = result.context.get("expressionEvaluationSummary")
+        stage.context["expressionEvaluationSummary"] = (
+            {**summary, **own} if isinstance(own, dict) else summary
+        )
     ctx.save(execution)
     status = result.status
     if status == S.RUNNING:

@@ -11,6 +11,7 @@ from gennaker.store.executions import ExecutionNotFound
 def handle(ctx: HandlerContext, message: m.StartWaitingExecutions) -> None:
     """purge_queue: start the newest waiter and cancel the others (keepWaitingPipelines=false);
     otherwise start the oldest (FIFO)."""
+    gates.serialize_waiters(ctx, message.key)
     waiting = gates.waiting_on(ctx, message.key)
     if not waiting:
         return

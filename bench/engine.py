@@ -1,0 +1,209 @@
+"""Engine benchmark: how fast pipelines move through real worker processes.
+
+Scenarios (issue 3):
+  linear   one pipeline of 100 `wait` stages with waitTime 0
+  fanout   1 stage -> 100 parallel stages -> 1 join
+  burst    1,000 executions of a 5-stage pipeline started at once
+
+Each runs on SQLite and on PostgreSQL with 1 and 2 worker processes. Workers are started and warmed
+up first; the clock runs from the moment the executions are queued until the last one completes.
+
+    .venv/bin/python bench/engine.py                    # everything
+    .venv/bin/python bench/engine.py --db sqlite --scenario linear --workers 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+POSTGRES_URL = os.environ.get("GENNAKER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _wait_stage(ref: str, *requisites: str) -> dict[str, Any]:
+    return {
+        "refId": ref,
+        "requisiteStageRefIds": list(requisites),
+        "type": "wait",
+        "name": f"w{ref}",
+        "waitTime": 0,
+    }
+
+
+def scenario(name: str) -> tuple[dict[str, Any], int, int]:
+    """(pipeline config, executions to start, stages per execution)."""
+    if name == "linear":
+        stages = [_wait_stage("1")] + [_wait_stage(str(i), str(i - 1)) for i in range(2, 101)]
+        return {"stages": stages}, 1, 100
+    if name == "fanout":
+        middle = [_wait_stage(f"m{i}", "start") for i in range(100)]
+        stages = [_wait_stage("start"), *middle, _wait_stage("join", *[s["refId"] for s in middle])]
+        return {"stages": stages}, 1, 102
+    if name == "burst":
+        stages = [_wait_stage("1")] + [_wait_stage(str(i), str(i - 1)) for i in range(2, 6)]
+        return {"stages": stages}, 1000, 5
+    raise SystemExit(f"unknown scenario {name}")
+
+
+def _settings(url: str, concurrency: int) -> Any:
+    from gennaker.config import load_settings
+
+    return load_settings(environ={}, overrides={"database.url": url, "worker.concurrency": concurrency})
+
+
+def worker_main(url: str, concurrency: int, ready: Any, stop: Any) -> None:
+    """One worker process: a Processor until told to stop."""
+    import asyncio
+
+    from gennaker.engine.processor import Processor
+    from gennaker.services import build_services
+
+    services = build_services(_settings(url, concurrency), apply_migrations=False, load_entry_points=False)
+
+    async def run() -> None:
+        stop_event = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        threading.Thread(
+            target=lambda: (stop.wait(), loop.call_soon_threadsafe(stop_event.set)), daemon=True
+        ).start()
+        ready.set()
+        await Processor(services, concurrency=concurrency).run(stop_event)
+
+    asyncio.run(run())
+    services.close()
+
+
+@dataclass
+class Result:
+    db: str
+    scenario: str
+    workers: int
+    executions: int
+    stages: int
+    seconds: float
+
+    @property
+    def per_stage_ms(self) -> float:
+        return self.seconds * 1000 / self.stages
+
+    @property
+    def stages_per_second(self) -> float:
+        return self.stages / self.seconds
+
+
+def fresh_database(kind: str) -> tuple[str, Any]:
+    """A migrated empty database URL and a cleanup function."""
+    from gennaker.db import Database
+    from gennaker.store import migrate
+
+    if kind == "sqlite":
+        directory = tempfile.mkdtemp(prefix="gennaker-bench-")
+        url = f"sqlite:///{directory}/bench.db"
+        cleanup: Any = lambda: None  # noqa: E731
+    else:
+        schema = "bench_" + uuid.uuid4().hex[:12]
+        admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+        def cleanup() -> None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+    db = Database(url)
+    migrate.upgrade(db)
+    db.dispose()
+    return url, cleanup
+
+
+def run_one(kind: str, name: str, workers: int, concurrency: int) -> Result:
+    from gennaker.model.status import ExecutionStatus
+    from gennaker.services import build_services
+    from gennaker.store.schema import executions
+
+    url, cleanup = fresh_database(kind)
+    config, count, stages_each = scenario(name)
+    config.update(application="bench", name=name, id=f"bench-{name}")
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    readies = [ctx.Event() for _ in range(workers)]
+    procs = [ctx.Process(target=worker_main, args=(url, concurrency, r, stop)) for r in readies]
+    for p in procs:
+        p.start()
+    for r in readies:
+        r.wait(60)
+    services = build_services(_settings(url, concurrency), apply_migrations=False, load_entry_points=False)
+    launcher = services.launcher
+    done_states = [s.value for s in ExecutionStatus if s.is_complete]
+    prepared = [launcher.prepare_pipeline(None, config, {"type": "manual"}) for _ in range(count)]
+    started = time.perf_counter()
+    with services.db.transaction() as conn:
+        for execution in prepared:
+            launcher.enqueue(conn, execution)
+    finished = 0
+    while finished < count:
+        time.sleep(0.005)
+        with services.db.read() as conn:
+            finished = conn.execute(
+                sa.select(sa.func.count()).select_from(executions).where(executions.c.status.in_(done_states))
+            ).scalar_one()
+    seconds = time.perf_counter() - started
+    with services.db.read() as conn:
+        bad = conn.execute(
+            sa.select(sa.func.count()).select_from(executions).where(executions.c.status != "SUCCEEDED")
+        ).scalar_one()
+    stop.set()
+    for p in procs:
+        p.join(30)
+    services.close()
+    cleanup()
+    if bad:
+        raise SystemExit(f"{bad} executions did not succeed in {kind}/{name}")
+    return Result(kind, name, workers, count, count * stages_each, seconds)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgres"], action="append")
+    parser.add_argument("--scenario", choices=["linear", "fanout", "burst"], action="append")
+    parser.add_argument("--workers", type=int, action="append")
+    parser.add_argument("--concurrency", type=int, default=4, help="handlers per worker process")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per combination (median reported)")
+    args = parser.parse_args(argv)
+    dbs = args.db or ["sqlite", "postgres"]
+    names = args.scenario or ["linear", "fanout", "burst"]
+    workers = args.workers or [1, 2]
+    print(
+        f"{'db':9} {'scenario':8} {'workers':>7} {'execs':>6} {'stages':>7} {'wall s':>8} {'ms/stage':>9} {'stages/s':>9}"
+    )
+    for kind in dbs:
+        for name in names:
+            for count in workers:
+                runs = [run_one(kind, name, count, args.concurrency) for _ in range(args.repeat)]
+                result = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
+                spread = statistics.pstdev([r.seconds for r in runs]) if len(runs) > 1 else 0.0
+                print(
+                    f"{kind:9} {name:8} {count:>7} {result.executions:>6} {result.stages:>7} "
+                    f"{result.seconds:>8.3f} {result.per_stage_ms:>9.2f} {result.stages_per_second:>9.0f}"
+                    f"   (±{spread:.3f}s over {len(runs)})",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
