@@ -90,8 +90,9 @@ class WorkerSettings(_Section):
     concurrency: int = Field(default=4, ge=1, le=256)
     #: How long a leased message stays invisible before another worker may take it.
     lease_seconds: float = Field(default=120.0, gt=0)
-    #: Fallback polling interval when no wake-up arrives.
-    poll_interval_ms: int = Field(default=500, ge=5)
+    #: Fallback polling interval when no wake-up arrives. Default: 50 ms on SQLite (other
+    #: processes cannot wake this one), 1 s on PostgreSQL (LISTEN/NOTIFY wakes workers at once).
+    poll_interval_ms: int | None = Field(default=None, ge=5)
     #: Deliveries of one message before it is dead-lettered.
     max_attempts: int = Field(default=10, ge=1)
 

@@ -49,7 +49,9 @@ class Processor:
         self.services = services
         self.concurrency = concurrency or worker.concurrency
         self.lease_ms = lease_ms or int(worker.lease_seconds * 1000)
-        self.poll_interval_ms = poll_interval_ms or worker.poll_interval_ms
+        self.poll_interval_ms = (
+            poll_interval_ms or worker.poll_interval_ms or (50 if services.db.is_sqlite else 1_000)
+        )
         self.inline_budget = inline_budget
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None

@@ -109,6 +109,12 @@ class SqlQueue:
         """Take up to ``max_messages`` deliverable messages, oldest first; see Queue.lease."""
         if max_messages <= 0:
             return [], []
+        if self._db.is_sqlite:
+            # Taking SQLite's write lock to find nothing would stall every writer in every
+            # process on each idle poll; a read (which never blocks in WAL mode) says whether to.
+            next_at = self.next_visible_at()
+            if next_at is None or next_at > self._clock.now_ms():
+                return [], []
         with self._own_transaction() as conn:
             now = self._clock.now_ms()
             rows = conn.execute(self._lease_select, {"b_now": now, "b_limit": max_messages}).all()
