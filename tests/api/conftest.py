@@ -50,7 +50,9 @@ def create_application(client: SyncClient, name: str = "shop") -> None:
         json={
             "application": name,
             "description": "create",
-            "job": [{"type": "createApplication", "application": {"name": name, "email": "team@example.com"}}],
+            "job": [
+                {"type": "createApplication", "application": {"name": name, "email": "team@example.com"}}
+            ],
         },
     )
     assert response.status_code == 200, response.text
@@ -58,7 +60,11 @@ def create_application(client: SyncClient, name: str = "shop") -> None:
 
 
 def save_pipeline(client: SyncClient, **config: Any) -> dict[str, Any]:
-    body = {"application": "shop", "name": "deploy", "stages": [{"refId": "1", "type": "noop", "name": "Noop"}]}
+    body = {
+        "application": "shop",
+        "name": "deploy",
+        "stages": [{"refId": "1", "type": "noop", "name": "Noop"}],
+    }
     body.update(config)
     response = client.post("/pipelines", json=body)
     assert response.status_code == 200, response.text

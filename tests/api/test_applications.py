@@ -25,7 +25,16 @@ def test_create_application_task_answers_a_ref_and_succeeds(client: SyncClient) 
     assert task["execution"]["type"] == "ORCHESTRATION"
     assert task["execution"]["stages"][0]["type"] == "createApplication"
     assert {v["key"] for v in task["variables"]} >= {"application"}
-    assert set(task) >= {"id", "application", "status", "variables", "steps", "buildTime", "startTime", "endTime"}
+    assert set(task) >= {
+        "id",
+        "application",
+        "status",
+        "variables",
+        "steps",
+        "buildTime",
+        "startTime",
+        "endTime",
+    }
 
     found = client.get("/applications/shop").json()
     assert found["name"] == "shop"
@@ -35,7 +44,8 @@ def test_create_application_task_answers_a_ref_and_succeeds(client: SyncClient) 
 
 def test_an_invalid_application_makes_a_terminal_task_and_changes_nothing(client: SyncClient) -> None:
     ref = client.post(
-        "/tasks", json={"application": "x", "job": [{"type": "createApplication", "application": {"name": "x"}}]}
+        "/tasks",
+        json={"application": "x", "job": [{"type": "createApplication", "application": {"name": "x"}}]},
     ).json()["ref"]
     task = client.get(ref).json()
     assert task["status"] == "TERMINAL"
@@ -47,7 +57,8 @@ def test_an_invalid_application_makes_a_terminal_task_and_changes_nothing(client
 def test_delete_application_task_and_plain_endpoints(client: SyncClient) -> None:
     create_application(client)
     ref = client.post(
-        "/tasks", json={"application": "shop", "job": [{"type": "deleteApplication", "application": {"name": "shop"}}]}
+        "/tasks",
+        json={"application": "shop", "job": [{"type": "deleteApplication", "application": {"name": "shop"}}]},
     ).json()["ref"]
     assert client.get(ref).json()["status"] == "SUCCEEDED"
     missing = client.get("/applications/shop")
@@ -67,7 +78,9 @@ def test_update_application_job(client: SyncClient, services: Services) -> None:
     create_application(client)
     ref = client.post(
         "/tasks",
-        json={"job": [{"type": "updateApplication", "application": {"name": "shop", "description": "the shop"}}]},
+        json={
+            "job": [{"type": "updateApplication", "application": {"name": "shop", "description": "the shop"}}]
+        },
     ).json()["ref"]
     assert client.get(ref).json()["application"] == "shop"
     assert client.get("/applications/shop").json()["attributes"]["description"] == "the shop"

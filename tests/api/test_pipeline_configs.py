@@ -99,11 +99,17 @@ def test_save_and_delete_pipeline_jobs(client: SyncClient) -> None:
 
     pipeline = {"application": "shop", "name": "viaTask", "stages": []}
     encoded = base64.b64encode(json.dumps(pipeline).encode()).decode()
-    ref = client.post("/tasks", json={"application": "shop", "job": [{"type": "savePipeline", "pipeline": encoded}]})
+    ref = client.post(
+        "/tasks", json={"application": "shop", "job": [{"type": "savePipeline", "pipeline": encoded}]}
+    )
     assert client.get(ref.json()["ref"]).json()["status"] == "SUCCEEDED"
     assert client.get("/applications/shop/pipelineConfigs/viaTask").status_code == 200
     ref = client.post(
-        "/tasks", json={"application": "shop", "job": [{"type": "deletePipeline", "application": "shop", "pipeline": "viaTask"}]}
+        "/tasks",
+        json={
+            "application": "shop",
+            "job": [{"type": "deletePipeline", "application": "shop", "pipeline": "viaTask"}],
+        },
     )
     assert client.get(ref.json()["ref"]).json()["status"] == "SUCCEEDED"
     assert client.get("/applications/shop/pipelineConfigs/viaTask").status_code == 404
@@ -131,10 +137,15 @@ def test_pipeline_templates(client: SyncClient) -> None:
     assert client.get(ref.json()["ref"]).json()["status"] == "SUCCEEDED"
     listed = client.get("/v2/pipelineTemplates").json()
     assert {(t["id"], t["tag"]) for t in listed} == {("base", "stable"), ("base", "latest")}
-    assert client.get("/v2/pipelineTemplates/base", params={"tag": "stable"}).json()["metadata"]["name"] == "Base"
+    assert (
+        client.get("/v2/pipelineTemplates/base", params={"tag": "stable"}).json()["metadata"]["name"]
+        == "Base"
+    )
     again = client.post("/v2/pipelineTemplates/create", json=template, params={"tag": "stable"})
     assert client.get(again.json()["ref"]).json()["status"] == "TERMINAL"
-    client.post("/v2/pipelineTemplates/update/base", json={**template, "protect": True}, params={"tag": "stable"})
+    client.post(
+        "/v2/pipelineTemplates/update/base", json={**template, "protect": True}, params={"tag": "stable"}
+    )
     assert client.get("/v2/pipelineTemplates/base", params={"tag": "stable"}).json()["protect"] is True
     deleted = client.delete("/v2/pipelineTemplates/base")
     assert client.get(deleted.json()["ref"]).json()["status"] == "SUCCEEDED"

@@ -13,6 +13,7 @@ from gennaker.api.queries import newest_per_config
 from gennaker.api.responses import json_response
 from gennaker.api.views import execution_json
 from gennaker.errors import InvalidInput, NotFound
+from gennaker.model.execution import PIPELINE
 from gennaker.model.status import ExecutionStatus
 from gennaker.store.executions import ExecutionQuery
 
@@ -112,6 +113,7 @@ def search(
     types = {t.lower() for t in csv(triggerTypes) or []}
     query = ExecutionQuery(
         application=application.lower(),
+        type=PIPELINE,
         statuses=_statuses(statuses),
         built_after=triggerTimeStartBoundary,
         built_before=None if triggerTimeEndBoundary is None else triggerTimeEndBoundary + 1,
