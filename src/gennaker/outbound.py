@@ -250,9 +250,11 @@ def fetch_text(url: str, policy: OutboundPolicy, purpose: str, *, timeout_s: flo
     """
     deadline = time.monotonic() + timeout_s
     current = url
+    addresses = policy.check(current, purpose)  # refuse before building a client
     with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
-        for _ in range(_MAX_REDIRECTS + 1):
-            addresses = policy.check(current, purpose)
+        for hop in range(_MAX_REDIRECTS + 1):
+            if hop:
+                addresses = policy.check(current, purpose)
             location: str | None = None
             for position, address in enumerate(addresses):
                 try:

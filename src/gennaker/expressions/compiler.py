@@ -64,6 +64,8 @@ def _unquote(token: str) -> str:
 
 def _int_literal(text: str) -> int:
     body = text[:-1] if text[-1] in "lL" else text
+    if len(body) > 40:
+        raise ExpressionSyntaxError(f"EL1035E: The value '{text[:50]}' cannot be parsed as a long")
     value = int(body, 16) if body[:2] in ("0x", "0X") else int(body)
     if value > 2**63 - 1:
         raise ExpressionSyntaxError(f"EL1035E: The value '{text}' cannot be parsed as a long")
@@ -140,9 +142,19 @@ class _Compiler:
     def c_variable(self, t: _AnyTree, d: int) -> Node:
         name = str(t.children[0])[1:]
         if name == "this":
-            return lambda env: env.this
+
+            def this(env: Env) -> Any:
+                tick(env)
+                return env.this
+
+            return this
         if name == "root":
-            return lambda env: env.root
+
+            def root(env: Env) -> Any:
+                tick(env)
+                return env.root
+
+            return root
         return _const(None)
 
     def c_function(self, t: _AnyTree, d: int) -> Node:

@@ -45,7 +45,10 @@ def to_java_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python will print
+            raise ExpressionError("number too large to print", ILLEGAL_ARGUMENT) from None
     if isinstance(value, float):
         return java_double_str(value)
     if isinstance(value, Mapping):

@@ -30,6 +30,8 @@ def parse_java_int(text: Any, radix: int = 10, bounds: tuple[int, int] = INT_RAN
     body = text[1:] if text[:1] in "+-" else text
     if not body or any(not c.isascii() or not c.isalnum() or int(c, 36) >= radix for c in body):
         raise ExpressionError(f'For input string: "{text}"', NUMBER_FORMAT)
+    if len(body) > 70:
+        raise ExpressionError(f'For input string: "{text[:80]}"', NUMBER_FORMAT)
     value = int(text, radix)
     if not bounds[0] <= value <= bounds[1]:
         raise ExpressionError(f'For input string: "{text}"', NUMBER_FORMAT)

@@ -94,38 +94,59 @@ def type_name(value: Any) -> str:
 def to_plain(value: Any, budget: int) -> Any:
     """Deep-copy a result into plain JSON data (dict/list/str/int/float/bool/None).
 
-    ``budget`` bounds the elements and characters copied, so a huge or cyclic value is refused
-    (``ValueError``) instead of exhausting memory.
+    ``budget`` bounds the elements and characters of the copy as it would be written out (shared
+    sub-structures, such as YAML aliases, count every time they appear), so a huge, cyclic or too
+    deeply nested value is refused with ``ValueError`` before anything is copied.
     """
-    counter = [budget]
-    return _plain(value, counter, 0)
-
-
-def _plain(value: Any, counter: list[int], depth: int) -> Any:
-    counter[0] -= 1
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, str):
-        counter[0] -= len(value) >> 4
-        if counter[0] < 0:
-            raise ValueError("the result is too large")
-        return value
-    if counter[0] < 0:
+    if _measure(value, {}, 0) > budget:
         raise ValueError("the result is too large")
+    return _plain(value)
+
+
+_IN_PROGRESS = -1
+
+
+def _measure(value: Any, memo: dict[int, int], depth: int) -> int:
+    if value is None or isinstance(value, (bool, int, float)):
+        return 1
+    if isinstance(value, str):
+        return 1 + (len(value) >> 4)
     if depth > 200:
         raise ValueError("the result is nested too deeply")
+    key = id(value)
+    known = memo.get(key)
+    if known is not None:
+        if known == _IN_PROGRESS:
+            raise ValueError("the result is cyclic (nested too deeply)")
+        return known
+    memo[key] = _IN_PROGRESS
     if isinstance(value, Mapping):
-        return {
-            (k if isinstance(k, str) else _key(k)): _plain(v, counter, depth + 1) for k, v in value.items()
-        }
+        size = 1 + sum(_measure(v, memo, depth + 1) for v in value.values())
+    elif isinstance(value, (list, tuple)):
+        size = 1 + sum(_measure(v, memo, depth + 1) for v in value)
+    elif isinstance(value, JavaObject):
+        size = 1 + _measure(value.to_json(), memo, depth + 1)
+    elif isinstance(value, (MapEntry, NotEvaluable)):
+        size = 1 + _measure(value.value, memo, depth + 1)
+    else:
+        size = 1
+    memo[key] = size
+    return size
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        return {(k if isinstance(k, str) else _key(k)): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v, counter, depth + 1) for v in value]
+        return [_plain(v) for v in value]
     if isinstance(value, JavaObject):
-        return _plain(value.to_json(), counter, depth + 1)
+        return _plain(value.to_json())
     if isinstance(value, MapEntry):
-        return {_key(value.key): _plain(value.value, counter, depth + 1)}
+        return {_key(value.key): _plain(value.value)}
     if isinstance(value, NotEvaluable):
-        return _plain(value.value, counter, depth + 1)
+        return _plain(value.value)
     if isinstance(value, TypeRef):
         return value.name
     return None

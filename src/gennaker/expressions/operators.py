@@ -31,6 +31,15 @@ def _checked(value: int) -> int:
     return value
 
 
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ExpressionError(
+            "numeric overflow: the number does not fit in a Java double", ARITHMETIC
+        ) from None
+
+
 def _unsupported(op: str, left: Any, right: Any) -> ExpressionError:
     return ExpressionError(
         f"EL1030E: The operator '{op}' is not supported between objects of type "
@@ -53,7 +62,7 @@ def add(env: Env, left: Any, right: Any) -> Any:
     if is_number(left) and is_number(right):
         if isinstance(left, int) and isinstance(right, int):
             return _checked(left + right)
-        return float(left) + float(right)
+        return _float(left) + _float(right)
     raise _unsupported("ADD", left, right)
 
 
@@ -62,7 +71,7 @@ def subtract(env: Env, left: Any, right: Any) -> Any:
     if is_number(left) and is_number(right):
         if isinstance(left, int) and isinstance(right, int):
             return _checked(left - right)
-        return float(left) - float(right)
+        return _float(left) - _float(right)
     raise _unsupported("SUBTRACT", left, right)
 
 
@@ -75,7 +84,7 @@ def multiply(env: Env, left: Any, right: Any) -> Any:
     if is_number(left) and is_number(right):
         if isinstance(left, int) and isinstance(right, int):
             return _checked(left * right)
-        return float(left) * float(right)
+        return _float(left) * _float(right)
     raise _unsupported("MULTIPLY", left, right)
 
 
@@ -87,7 +96,7 @@ def divide(env: Env, left: Any, right: Any) -> Any:
         if isinstance(left, int) and isinstance(right, int):
             quotient = abs(left) // abs(right)
             return _checked(quotient if (left < 0) == (right < 0) else -quotient)
-        return float(left) / float(right)
+        return _float(left) / _float(right)
     raise _unsupported("DIVIDE", left, right)
 
 
@@ -99,7 +108,10 @@ def modulo(env: Env, left: Any, right: Any) -> Any:
         if isinstance(left, int) and isinstance(right, int):
             remainder = abs(left) % abs(right)
             return remainder if left >= 0 else -remainder
-        return math.fmod(float(left), float(right))
+        try:
+            return math.fmod(_float(left), _float(right))
+        except ValueError:
+            return math.nan
     raise _unsupported("MODULUS", left, right)
 
 
@@ -113,7 +125,7 @@ def power(env: Env, left: Any, right: Any) -> Any:
                 raise ExpressionError("numeric overflow: the result does not fit in a Java long", ARITHMETIC)
             return _checked(left**right)
         try:
-            return math.pow(float(left), float(right))
+            return math.pow(_float(left), _float(right))
         except (OverflowError, ValueError) as exc:
             raise ExpressionError(f"power failed: {exc}", ARITHMETIC) from exc
     raise _unsupported("POWER", left, right)

@@ -40,6 +40,12 @@ def _expected(names: set[str] | frozenset[str] | None) -> str:
     return "; expected " + ", ".join(shown[:6]) + more
 
 
+def _end_position(text: str) -> tuple[int, int]:
+    """(line, column) just past the last character."""
+    lines = text.split("\n")
+    return len(lines), len(lines[-1]) + 1
+
+
 def parse(text: str) -> Tree[Token]:
     """Parse one expression (the text between ``${`` and ``}``)."""
     if not text.strip():
@@ -47,19 +53,22 @@ def parse(text: str) -> Tree[Token]:
     try:
         return _lark().parse(text)
     except UnexpectedEOF as exc:
-        lines = text.splitlines() or [""]
+        line, column = _end_position(text)
         raise ExpressionSyntaxError(
-            "EL1041E: Unexpected end of expression" + _expected(set(exc.expected)),
-            line=len(lines),
-            column=len(lines[-1]) + 1,
+            "EL1041E: Unexpected end of expression" + _expected(set(exc.expected)), line=line, column=column
         ) from None
     except UnexpectedToken as exc:
         token = exc.token
-        what = "end of expression" if token.type == "$END" else f"token '{token}'"
+        expected = _expected(exc.accepts or exc.expected)
+        if token.type == "$END":
+            line, column = _end_position(text)
+            raise ExpressionSyntaxError(
+                "EL1041E: Unexpected end of expression" + expected, line=line, column=column
+            ) from None
         raise ExpressionSyntaxError(
-            f"EL1041E: Unexpected {what}" + _expected(exc.accepts or exc.expected),
+            f"EL1041E: Unexpected token '{token}'" + expected,
             line=exc.line if exc.line > 0 else 1,
-            column=exc.column if exc.column > 0 else len(text) + 1,
+            column=exc.column if exc.column > 0 else 1,
         ) from None
     except UnexpectedCharacters as exc:
         pos = exc.pos_in_stream or 0

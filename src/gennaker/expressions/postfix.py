@@ -148,6 +148,7 @@ def select_op(kind: str, criterion: Node, safe: bool) -> Op:
             if kind == "!":
                 out = []
                 for item in items:
+                    tick(env)
                     env.this = item
                     out.append(criterion(env))
                 return env.new_list(out)
@@ -155,6 +156,7 @@ def select_op(kind: str, criterion: Node, safe: bool) -> Op:
                 items = list(reversed(items))
             chosen = []
             for item in items:
+                tick(env)
                 env.this = item
                 if _boolean_criterion(criterion(env)):
                     chosen.append(item)

@@ -153,7 +153,7 @@ def to_json(env: Env, value: Any) -> str:
     except (ValueError, RecursionError) as exc:
         raise helper_error(f"#toJson failed: {exc}") from exc
     if check and "${" in text:
-        raise helper_error(f"#toJson({_short(text)}) failed: result for toJson cannot contain an expression")
+        raise helper_error("result for toJson cannot contain an expression")
     return env.new_str(text)
 
 

@@ -360,6 +360,8 @@ def get_property(env: Env, target: Any, name: str) -> Any:
         if name == "value":
             return target.value
         raise _property_error(name, target)
+    if name == "length" and is_list(target):
+        return len(target)  # Java arrays (what split() returns in Spinnaker) have .length
     table = methods_of(target)
     if table is not None and name:
         suffix = name[0].upper() + name[1:]
