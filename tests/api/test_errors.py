@@ -83,3 +83,20 @@ def test_openapi_lists_the_endpoints(client: SyncClient) -> None:
         assert method in paths[path], (path, method)
     ref = paths["/pipelines/{application}/{name_or_id}"]["post"]["responses"]
     assert "202" in ref and "400" in ref and "404" in ref
+
+
+def test_numbers_that_cannot_be_stored_are_400(client: SyncClient) -> None:
+    response = client.post(
+        "/applications",
+        content=b'{"name": "big", "email": "a@example.com", "n": 123456789012345678901234567890}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "does not fit in 64 bits" in response.json()["message"]
+    nan = client.post(
+        "/applications",
+        content=b'{"name": "n", "email": "a@example.com", "x": NaN}',
+        headers={"content-type": "application/json"},
+    )
+    assert nan.status_code == 400 and "NaN" in nan.json()["message"]
+    assert client.get("/applications").json() == []

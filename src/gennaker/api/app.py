@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from gennaker import __version__
 from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
+from gennaker.api.json_guard import JsonGuardMiddleware
 from gennaker.api.metrics import MetricsCollector
 from gennaker.api.routes import ROUTER_MODULES
 from gennaker.api.stream_hub import EventHub
@@ -43,6 +44,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.events = hub
     app.state.metrics = MetricsCollector(services)
     install_error_handlers(app)
+    app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(AuthMiddleware, services=services)
     app.add_middleware(CatchAllMiddleware)
     for name in ROUTER_MODULES:
