@@ -81,42 +81,60 @@ def first_children(execution: Execution, stage: Stage, owner: str) -> list[Stage
 
 
 def ancestors(execution: Execution, stage: Stage) -> list[Stage]:
-    """``stage`` then the stages whose outputs it can read, nearest first (Orca's ancestors())."""
+    """``stage`` then the stages whose outputs it can read, nearest first (Orca's ancestors()).
+
+    Builds an index of the graph once per call, so the walk is linear in the number of stages
+    (a naive walk re-scans the siblings at every step, cubic over a long pipeline)."""
+    by_ref: dict[tuple[str | None, str | None, bool], dict[str, Stage]] = {}
+    children: dict[str, list[Stage]] = {}
+    by_id: dict[str, Stage] = {}
+    for s in execution.stages:
+        by_id[s.id] = s
+        if s.ref_id is not None:
+            by_ref.setdefault(_group(s), {}).setdefault(s.ref_id, s)
+        if s.parent_stage_id is not None:
+            children.setdefault(s.parent_stage_id, []).append(s)
     result: list[Stage] = [stage]
     seen = {stage.id}
-    _ancestors_into(execution, stage, result, seen)
+
+    def add(s: Stage) -> bool:
+        if s.id in seen:
+            return False
+        seen.add(s.id)
+        result.append(s)
+        return True
+
+    # Depth-first like Orca's recursion, with an explicit stack (a 1,000-stage chain would
+    # overflow Python's recursion limit).
+    stack = [stage]
+    while stack:
+        current = stack.pop()
+        if current.requisite_stage_ref_ids:
+            group = by_ref.get(_group(current), {})
+            previous = [
+                group[r] for r in current.requisite_stage_ref_ids if r in group and group[r] is not current
+            ]
+            fresh = [p for p in previous if add(p)]
+            for p in previous:
+                for child in children.get(p.id, ()):
+                    add(child)
+            stack.extend(reversed(fresh))
+        elif current.parent_stage_id is not None:
+            if current.synthetic_stage_owner == STAGE_AFTER:
+                for sibling in children.get(current.parent_stage_id, ()):
+                    if sibling.synthetic_stage_owner == STAGE_BEFORE:
+                        add(sibling)
+            found = by_id.get(current.parent_stage_id)
+            if found is not None and add(found):
+                stack.append(found)
     return result
 
 
-def _ancestors_into(execution: Execution, stage: Stage, out: list[Stage], seen: set[str]) -> None:
-    if stage.requisite_stage_ref_ids:
-        previous = upstream(execution, stage)
-        fresh = [p for p in previous if p.id not in seen]
-        for p in fresh:
-            seen.add(p.id)
-            out.append(p)
-        ids = {p.id for p in previous}
-        for s in execution.stages:
-            if s.parent_stage_id in ids and s.id not in seen:
-                seen.add(s.id)
-                out.append(s)
-        for p in fresh:
-            _ancestors_into(execution, p, out, seen)
-    elif stage.parent_stage_id is not None:
-        if stage.synthetic_stage_owner == STAGE_AFTER:
-            for s in execution.stages:
-                if (
-                    s.parent_stage_id == stage.parent_stage_id
-                    and s.synthetic_stage_owner == STAGE_BEFORE
-                    and s.id not in seen
-                ):
-                    seen.add(s.id)
-                    out.append(s)
-        found = execution.stage(stage.parent_stage_id)
-        if found is not None and found.id not in seen:
-            seen.add(found.id)
-            out.append(found)
-            _ancestors_into(execution, found, out, seen)
+def _group(stage: Stage) -> tuple[str | None, str | None, bool]:
+    """Which graph a stage's refIds live in: its parent and phase, or its top-level block."""
+    if stage.parent_stage_id is None:
+        return (None, None, stage.is_finally)
+    return (stage.parent_stage_id, stage.synthetic_stage_owner, stage.is_finally)
 
 
 def failure_status(stage: Stage, default: ExecutionStatus = S.TERMINAL) -> ExecutionStatus:

@@ -76,6 +76,8 @@ class Processor:
             if free <= 0:
                 await self._wait_any(stop)
                 continue
+            # Cleared before looking, so a wake-up that arrives while we look is not lost.
+            wake.clear()
             try:
                 leases, dead = await asyncio.to_thread(self.services.queue.lease, free, self.lease_ms)
                 failures = 0
@@ -107,7 +109,6 @@ class Processor:
             timeout = max(0.0, min(timeout, (next_at - self.services.clock.now_ms()) / 1000))
         if timeout <= 0:
             return
-        self._wake.clear()
         stopper = asyncio.ensure_future(stop.wait())
         waker = asyncio.ensure_future(self._wake.wait())
         try:
