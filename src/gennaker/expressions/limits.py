@@ -66,7 +66,8 @@ class Env:
         self.this: Any = self.root
         self.limits = ctx.limits
         self.allow_unknown = ctx.allow_unknown_keys
-        self._granted = min(_CHUNK, self.limits.max_steps)
+        max_steps = self.limits.max_steps
+        self._granted = _CHUNK if max_steps > _CHUNK else max_steps
         self.budget = self._granted
         self._used = 0
         self._deadline = time.monotonic() + self.limits.max_seconds

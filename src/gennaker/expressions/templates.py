@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gennaker.expressions.compiler import CompiledExpression, compile_expression
@@ -27,18 +27,15 @@ class Template:
     """A parsed template: literal text and compiled ``${...}`` parts, in order."""
 
     parts: tuple[str | CompiledExpression, ...]
+    # The expression when the template is exactly one ``${...}`` (its type is kept).
+    single: CompiledExpression | None = field(init=False)
+    # The summary key: the text with each ``${...}`` replaced by its bare expression.
+    key: str = field(init=False)
 
-    @property
-    def single(self) -> CompiledExpression | None:
-        """The expression when the template is exactly one ``${...}`` (its type is kept)."""
-        if len(self.parts) == 1 and isinstance(self.parts[0], CompiledExpression):
-            return self.parts[0]
-        return None
-
-    @property
-    def key(self) -> str:
-        """The summary key: the text with each ``${...}`` replaced by its bare expression."""
-        return "".join(p if isinstance(p, str) else p.text for p in self.parts)
+    def __post_init__(self) -> None:
+        only = self.parts[0] if len(self.parts) == 1 else None
+        object.__setattr__(self, "single", only if isinstance(only, CompiledExpression) else None)
+        object.__setattr__(self, "key", "".join(p if isinstance(p, str) else p.text for p in self.parts))
 
 
 def _template_error(message: str) -> ExpressionError:
