@@ -1,53 +1,234 @@
 """Where the engine meets the expression language: building the root a stage's expressions see
-(§4.2) and evaluating stage contexts, stageEnabled, and the pipeline config at start (§4.5-4.6)."""
+(§4.2) and evaluating stage contexts, stageEnabled, preconditions, evaluateVariables and the pipeline
+config at start (§4.5-4.6).
+
+The execution is handed to expressions as a lazy mapping: its stages are turned into JSON only if an
+expression reads ``execution.stages`` (or a helper such as ``#stage`` does), so the common case, a
+context with a few ``${trigger...}`` or ``${parameters...}``, costs no more than the fields it reads.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from gennaker.engine.context_view import StageContext
+from gennaker import expressions as ex
+from gennaker.engine.context_view import StageContext, merged_outputs, stage_json
 from gennaker.model.execution import Execution, Stage
+from gennaker.outbound import OutboundPolicy, fetcher
 
 if TYPE_CHECKING:
     from gennaker.services import Services
 
 
+def has_template(value: Any) -> bool:
+    """Whether any string inside ``value`` contains ``${`` (nothing to evaluate otherwise)."""
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, Mapping):
+        return any(has_template(k) or has_template(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_template(v) for v in value)
+    return False
+
+
+class ExecutionView(Mapping[str, Any]):
+    """Spinnaker's execution JSON, computed key by key on first access."""
+
+    def __init__(self, execution: Execution) -> None:
+        self._execution = execution
+
+    @cached_property
+    def _header(self) -> dict[str, Any]:
+        return self._execution.header_json()
+
+    @cached_property
+    def _stages(self) -> list[dict[str, Any]]:
+        return [stage_json(self._execution, s) for s in self._execution.stages]
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "stages":
+            return self._stages
+        if key == "context":
+            return merged_outputs(self._execution)
+        return self._header[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._header
+        yield "stages"
+        if "context" not in self._header:
+            yield "context"
+
+    def __len__(self) -> int:
+        return len(self._header) + (1 if "context" in self._header else 2)
+
+
 class StageEvaluator:
-    """Evaluates ``${...}`` for the engine."""
+    """Evaluates ``${...}`` for the engine and the stages."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        settings = services.settings
+        self._limits = ex.Limits(
+            max_expression_length=settings.expressions.max_length,
+            max_steps=settings.expressions.max_steps,
+            url_timeout_seconds=settings.expressions.url_timeout_seconds,
+            url_max_bytes=settings.expressions.url_max_bytes,
+        )
+        policy = OutboundPolicy(settings.outbound.allow, settings.outbound.deny)
+        self._fetch = fetcher(policy, "expression")
+
+    # -- contexts --------------------------------------------------------------------------------
+
+    def context(
+        self,
+        execution: Execution,
+        stage: Stage | None,
+        root_context: Mapping[str, Any] | None = None,
+        *,
+        extra_root: Mapping[str, Any] | None = None,
+    ) -> ex.EvaluationContext:
+        """The evaluation context of a stage (or of the execution alone when ``stage`` is None)."""
+        view = ExecutionView(execution)
+        base: Mapping[str, Any] = (
+            root_context
+            if root_context is not None
+            else (StageContext(execution, stage) if stage is not None else {})
+        )
+        v4 = ex.spel_version(execution.spel_evaluator) == "v4"
+        root = ex.build_root(
+            base,
+            execution=view,
+            trigger=execution.trigger,
+            template_variables=execution.template_variables if v4 else None,
+        )
+        overrides = dict(extra_root or {})
+        if "outcome" in execution.state:
+            overrides.setdefault("outcome", execution.state["outcome"])
+        if overrides:
+            root = _Overlay(root, overrides)
+        return ex.EvaluationContext(
+            root=root,
+            execution=view,
+            current_stage=stage_json(execution, stage) if stage is not None else None,
+            user=_user(execution),
+            url_fetcher=self._fetch,
+            pipeline_id_lookup=self._pipeline_id,
+            allow_unknown_keys=True,
+            limits=self._limits,
+            clock=self.services.clock,
+        )
+
+    def _pipeline_id(self, application: str, name: str) -> str | None:
+        with self.services.db.read() as conn:
+            found = self.services.pipelines.get_by_name(conn, application, name)
+        return None if found is None else str(found.get("id"))
+
+    # -- what handlers and tasks call ------------------------------------------------------------
+
+    def _evaluated(self, execution: Execution, stage: Stage) -> dict[str, Any] | None:
+        """The stage's context evaluated (None when there is nothing to evaluate)."""
+        context = stage.context
+        if context.get("skipExpressionEvaluation") is True or not has_template(context):
+            return None
+        held: dict[str, Any] = {}
+        if stage.type == "evaluateVariables" and ex.spel_version(execution.spel_evaluator) == "v4":
+            # v4 evaluates the variables one after another in the stage's task (Orca's
+            # ExpressionAware leaves them alone too); a pass here would record false failures.
+            held = {"variables": context["variables"]} if "variables" in context else {}
+            context = {k: v for k, v in context.items() if k != "variables"}
+        evaluated, _ = ex.evaluate_stage_context(context, self.context(execution, stage))
+        evaluated.update(held)
+        return evaluated
 
     def evaluate_stage_context(self, execution: Execution, stage: Stage) -> None:
-        """Evaluate a top-level stage's context in place at stage start."""
+        """Evaluate a top-level stage's context in place at stage start (failures stay as text and
+        are recorded in ``expressionEvaluationSummary``)."""
+        evaluated = self._evaluated(execution, stage)
+        if evaluated is not None:
+            stage.context.clear()
+            stage.context.update(evaluated)
+
+    def task_context(self, execution: Execution, stage: Stage) -> Mapping[str, Any]:
+        """What a task sees: the context evaluated again (values that failed earlier may resolve
+        now), with ancestor outputs falling through."""
+        evaluated = self._evaluated(execution, stage)
+        return StageContext(execution, stage, evaluated)
 
     def stage_enabled(self, execution: Execution, stage: Stage, expression: Any) -> bool:
         """Spinnaker's stageEnabled rule: enabled only when the result is true or "true"."""
-        return expression is True or (isinstance(expression, str) and expression.strip().lower() == "true")
+        return ex.condition_true(self.evaluate_condition(execution, stage, expression))
 
-    def task_context(self, execution: Execution, stage: Stage) -> Mapping[str, Any]:
-        """The context a task sees: evaluated, with ancestor outputs falling through."""
-        return StageContext(execution, stage)
+    def evaluate_condition(self, execution: Execution, stage: Stage, text: Any) -> Any:
+        """A condition written without ``${}`` (stageEnabled, a precondition): its raw result, or
+        the text itself when it failed to evaluate."""
+        return ex.evaluate_condition(text, self.context(execution, stage)).value
 
-    def evaluate_pipeline_config(self, config: dict[str, Any], trigger: Mapping[str, Any]) -> dict[str, Any]:
-        """The pipeline-start pass (v3: the whole config; v4: all but stages)."""
-        return config
-
-    def evaluate_condition(self, execution: Execution, stage: Stage, text: str) -> Any:
-        """A condition written without ``${}`` (a checkPreconditions ``expression``): the raw result,
-        to be judged true only when it is true or "true".
-
-        Placeholder until the expression language is connected: returns the text unchanged."""
-        return text
+    def condition_result(self, execution: Execution, stage: Stage, text: Any) -> ex.EvaluationResult:
+        """Like evaluate_condition, with the failure summary."""
+        return ex.evaluate_condition(text, self.context(execution, stage))
 
     def evaluate_variables(
         self, execution: Execution, stage: Stage, variables: Sequence[Mapping[str, Any]]
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The evaluateVariables stage's ``[{key, value, description}]``: (key -> value, the
-        expressionEvaluationSummary of failures). v4 evaluates in order, each variable seeing the
-        earlier ones as root keys; v3 evaluates them together.
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """evaluateVariables' list: together under v3, in order under v4 (variable n sees 1..n-1)."""
+        sequential = ex.spel_version(execution.spel_evaluator) == "v4"
+        values, summary = ex.evaluate_variables(
+            variables, self.context(execution, stage), sequential=sequential
+        )
+        return values, summary.to_json()
 
-        Placeholder until the expression language is connected: the values unchanged, no summary."""
-        values = {str(v["key"]): v.get("value") for v in variables if isinstance(v, Mapping) and v.get("key")}
-        return values, {}
+    def evaluate_text(self, execution: Execution, stage: Stage | None, text: str) -> ex.EvaluationResult:
+        """One template string in a stage's (or the execution's) scope; for the API's
+        evaluateExpression endpoints and notification texts."""
+        return ex.evaluate_in(text, self.context(execution, stage))
+
+    def evaluate_pipeline_config(self, config: dict[str, Any], trigger: Mapping[str, Any]) -> dict[str, Any]:
+        """The pipeline-start pass (v3: the whole config; v4: all but the stages), against only
+        ``trigger`` and ``templateVariables``; unknown keys are errors here, and a value that fails
+        keeps its text to be tried again at stage time."""
+        ctx = ex.EvaluationContext(
+            root=ex.pipeline_start_root(trigger, config.get("templateVariables")),
+            user=str(trigger.get("user") or "anonymous"),
+            url_fetcher=self._fetch,
+            pipeline_id_lookup=self._pipeline_id,
+            allow_unknown_keys=False,
+            limits=self._limits,
+            clock=self.services.clock,
+        )
+        if not has_template({k: v for k, v in config.items() if k != "stages"}) and not has_template(
+            config.get("stages")
+        ):
+            return config
+        evaluated, _ = ex.evaluate_pipeline_config(config, ctx)
+        return evaluated
+
+
+class _Overlay(Mapping[str, Any]):
+    """A root with a few extra keys on top (``outcome`` for finally stages)."""
+
+    def __init__(self, base: Mapping[str, Any], top: Mapping[str, Any]) -> None:
+        self._base = base
+        self._top = top
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._top:
+            return self._top[key]
+        return self._base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._top or key in self._base
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._top
+        yield from (k for k in self._base if k not in self._top)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _user(execution: Execution) -> str:
+    auth = execution.authentication or {}
+    user = auth.get("user") or execution.trigger.get("user")
+    return str(user) if user else "anonymous"
