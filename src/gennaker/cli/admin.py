@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from gennaker.authn.passwords import hash_password
-from gennaker.authn.tokens import TokenRepository
 from gennaker.cli.common import Output, OutputOpt, out, print_json, table, when
 from gennaker.cli.server import ConfigOpt, fail, settings_from
 
@@ -44,6 +43,7 @@ def create_token(
     config: ConfigOpt = None,
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
+    from gennaker.authn.tokens import TokenRepository
     from gennaker.db import Database
 
     database = _database(config)
@@ -62,6 +62,7 @@ def create_token(
 @token_app.command("list")
 def list_tokens(config: ConfigOpt = None, output: OutputOpt = Output.table) -> None:
     """List tokens (never their secrets)."""
+    from gennaker.authn.tokens import TokenRepository
     from gennaker.db import Database
 
     database = _database(config)
@@ -103,6 +104,7 @@ def revoke_token(
     token_id: Annotated[str, typer.Argument(help="Token id (from 'token list').")], config: ConfigOpt = None
 ) -> None:
     """Revoke a token: requests with it are refused from now on."""
+    from gennaker.authn.tokens import TokenRepository
     from gennaker.db import Database
 
     database = _database(config)

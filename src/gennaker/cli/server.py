@@ -9,15 +9,19 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 
 from gennaker import __version__
-from gennaker.cli.runner import API, SCHEDULER, WORKER, Started, StartupError, bind, run_roles
-from gennaker.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from gennaker.cli.runner import Started
+    from gennaker.config import Settings
+
+API, WORKER, SCHEDULER = "api", "worker", "scheduler"
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="gennaker.toml to read (default: ./gennaker.toml).")
@@ -55,6 +59,8 @@ def setup_logging(level: str | None) -> None:
 
 def settings_from(config: Path | None, **overrides: Any) -> Settings:
     """Load the settings, with command-line overrides; a bad configuration exits 2."""
+    from gennaker.config import ConfigError, load_settings
+
     try:
         return load_settings(config, overrides={k: v for k, v in overrides.items() if v is not None})
     except ConfigError as exc:
@@ -91,6 +97,8 @@ def _serve(
     log_level: str | None,
     concurrency: int | None,
 ) -> None:
+    from gennaker.cli.runner import StartupError, bind, run_roles
+
     began = time.monotonic()
     setup_logging(log_level)
     settings = settings_from(config, **{"server.host": host, "server.port": port})
