@@ -18,13 +18,11 @@ from lark import Token, Tree
 
 from gennaker.expressions import operators as ops
 from gennaker.expressions import postfix
-from gennaker.expressions.errors import ExpressionError, ExpressionSyntaxError, LimitExceeded
+from gennaker.expressions.errors import ExpressionSyntaxError, LimitExceeded
 from gennaker.expressions.functions import call_function
 from gennaker.expressions.limits import DEFAULT_LIMITS, Env
-from gennaker.expressions.objects import type_name
 from gennaker.expressions.parser import parse
 from gennaker.expressions.postfix import Node, tick
-from gennaker.expressions.strings import matches
 from gennaker.expressions.types import construct, find_type
 from gennaker.expressions.values import call_method
 
@@ -351,40 +349,13 @@ class _Compiler:
 
     def c_compare(self, t: _AnyTree, d: int) -> Node:
         left, right = self.compile(t.children[0], d), self.compile(t.children[2], d)
-        test = _COMPARISONS[str(t.children[1]).lower()]
+        test = ops.COMPARISONS[str(t.children[1]).lower()]
 
         def node(env: Env) -> Any:
             tick(env)
             return test(env, left(env), right(env))
 
         return node
-
-
-def _matches(env: Env, left: Any, right: Any) -> bool:
-    if not isinstance(left, str):
-        raise ExpressionError(f"EL1067E: Invalid first operand for matches operator: {type_name(left)}")
-    if not isinstance(right, str):
-        raise ExpressionError(f"EL1066E: Invalid second operand for matches operator: {type_name(right)}")
-    return matches(env, left, right)
-
-
-_COMPARISONS: dict[str, Callable[[Env, Any, Any], bool]] = {
-    "==": lambda env, a, b: ops.spel_equals(a, b),
-    "eq": lambda env, a, b: ops.spel_equals(a, b),
-    "!=": lambda env, a, b: not ops.spel_equals(a, b),
-    "ne": lambda env, a, b: not ops.spel_equals(a, b),
-    "<": lambda env, a, b: ops.compare(a, b) < 0,
-    "lt": lambda env, a, b: ops.compare(a, b) < 0,
-    ">": lambda env, a, b: ops.compare(a, b) > 0,
-    "gt": lambda env, a, b: ops.compare(a, b) > 0,
-    "<=": lambda env, a, b: ops.compare(a, b) <= 0,
-    "le": lambda env, a, b: ops.compare(a, b) <= 0,
-    ">=": lambda env, a, b: ops.compare(a, b) >= 0,
-    "ge": lambda env, a, b: ops.compare(a, b) >= 0,
-    "matches": _matches,
-    "between": lambda env, a, b: ops.between(a, b),
-    "instanceof": lambda env, a, b: ops.instance_of(a, b),
-}
 
 
 @functools.lru_cache(maxsize=4096)

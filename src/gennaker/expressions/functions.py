@@ -15,67 +15,40 @@ from typing import Any
 
 from gennaker.expressions import readers
 from gennaker.expressions.context import StageView
+from gennaker.expressions.deployments import (
+    deployed_server_groups,
+    manifest_label_value,
+    resolved_artifact,
+    resolved_artifacts,
+)
 from gennaker.expressions.errors import ExpressionError, helper_error
-from gennaker.expressions.jformat import convert_to_string
+from gennaker.expressions.helper_support import check_arity, execution_of, matches_id, stages_of, text_param
 from gennaker.expressions.jlang import INT_RANGE, parse_java_double, parse_java_int
 from gennaker.expressions.limits import Env
 from gennaker.expressions.objects import NotEvaluable
 
 Helper = Callable[[Env, list[Any]], Any]
 
-DEPLOY_STAGE_TYPES = ("deploy", "createServerGroup", "cloneServerGroup", "rollingPush")
-
-
-def _arity(name: str, args: list[Any], *counts: int) -> None:
-    if len(args) not in counts:
-        raise ExpressionError(
-            f"EL1023E: A problem occurred whilst attempting to invoke the function '{name}': "
-            f"incorrect number of arguments ({len(args)})"
-        )
-
-
-def _text(value: Any) -> str | None:
-    """A String parameter: SpEL converts other values to String before the call."""
-    if value is None or isinstance(value, str):
-        return value
-    return convert_to_string(value)
-
-
-def _execution(env: Env, name: str) -> Mapping[str, Any]:
-    execution = env.ctx.the_execution()
-    if execution is None:
-        raise helper_error(f"An execution is required for #{name}")
-    return execution
-
-
-def _stages(env: Env, name: str) -> list[Mapping[str, Any]]:
-    stages = _execution(env, name).get("stages") or []
-    return [s for s in stages if isinstance(s, Mapping)]
-
-
-def _matches_id(stage: Mapping[str, Any], ident: str | None) -> bool:
-    return ident is not None and (ident == stage.get("name") or ident == stage.get("id"))
-
 
 def stage(env: Env, args: list[Any]) -> StageView:
     """``#stage(nameOrId)``: the first stage whose name or id equals the argument."""
-    _arity("stage", args, 1)
-    ident = _text(args[0])
-    for candidate in _stages(env, "stage"):
-        if _matches_id(candidate, ident):
+    check_arity("stage", args, 1)
+    ident = text_param(args[0])
+    for candidate in stages_of(env, "stage"):
+        if matches_id(candidate, ident):
             return StageView(candidate)
-    execution_id = _execution(env, "stage").get("id")
+    execution_id = execution_of(env, "stage").get("id")
     raise helper_error(f"Unable to locate [{ident}] using #stage({ident}) in execution {execution_id}")
 
 
 def stage_by_ref_id(env: Env, args: list[Any]) -> StageView:
     """``#stageByRefId(refId)``."""
-    _arity("stageByRefId", args, 1)
-    ref_id = _text(args[0])
-    execution_id = _execution(env, "stageByRefId").get("id")
+    check_arity("stageByRefId", args, 1)
+    ref_id = text_param(args[0])
+    execution_id = execution_of(env, "stageByRefId").get("id")
     if ref_id is None:
         raise helper_error(f"Stage refId must not be null in #stageByRefId in execution {execution_id}")
-    for candidate in _stages(env, "stageByRefId"):
+    for candidate in stages_of(env, "stageByRefId"):
         if candidate.get("refId") == ref_id:
             return StageView(candidate)
     raise helper_error(
@@ -85,14 +58,14 @@ def stage_by_ref_id(env: Env, args: list[Any]) -> StageView:
 
 def stage_exists(env: Env, args: list[Any]) -> bool:
     """``#stageExists(nameOrId)``."""
-    _arity("stageExists", args, 1)
-    ident = _text(args[0])
-    return any(_matches_id(s, ident) for s in _stages(env, "stageExists"))
+    check_arity("stageExists", args, 1)
+    ident = text_param(args[0])
+    return any(matches_id(s, ident) for s in stages_of(env, "stageExists"))
 
 
 def current_stage(env: Env, args: list[Any]) -> StageView:
     """``#currentStage()``: the stage being evaluated."""
-    _arity("currentStage", args, 0)
+    check_arity("currentStage", args, 0)
     if env.ctx.current_stage is None:
         raise helper_error("An execution context is required for this function")
     return StageView(env.ctx.current_stage)
@@ -100,7 +73,7 @@ def current_stage(env: Env, args: list[Any]) -> StageView:
 
 def current_user(env: Env, args: list[Any]) -> str:
     """``#currentUser()``: the authenticated user, else "anonymous"."""
-    _arity("currentUser", args, 0)
+    check_arity("currentUser", args, 0)
     if env.ctx.user:
         return env.ctx.user
     execution = env.ctx.the_execution()
@@ -111,9 +84,9 @@ def current_user(env: Env, args: list[Any]) -> str:
 
 def judgment(env: Env, args: list[Any]) -> Any:
     """``#judgment(stageName)``: a manual judgment stage's ``judgmentInput``."""
-    _arity("judgment", args, 1)
-    name = _text(args[0])
-    for candidate in _stages(env, "judgment"):
+    check_arity("judgment", args, 1)
+    name = text_param(args[0])
+    for candidate in stages_of(env, "judgment"):
         context = candidate.get("context")
         if (
             name is not None
@@ -123,120 +96,11 @@ def judgment(env: Env, args: list[Any]) -> Any:
             and context.get("judgmentInput") is not None
         ):
             return context.get("judgmentInput")
-    execution_id = _execution(env, "judgment").get("id")
+    execution_id = execution_of(env, "judgment").get("id")
     raise helper_error(
         f"Unable to locate manual Judgment stage [{name}] using #judgment({name}) in execution "
         f"{execution_id}. Stage doesn't exist or doesn't contain judgmentInput in its context "
     )
-
-
-def deployed_server_groups(env: Env, args: list[Any]) -> list[dict[str, Any]]:
-    """``#deployedServerGroups(nameOrId...)``: what SUCCEEDED deploy stages deployed."""
-    wanted = [_text(a) for a in args]
-    result: list[dict[str, Any]] = []
-    for candidate in _stages(env, "deployedServerGroups"):
-        context = candidate.get("context")
-        if (
-            candidate.get("type") not in DEPLOY_STAGE_TYPES
-            or not isinstance(context, Mapping)
-            or "deploy.server.groups" not in context
-            or candidate.get("status") != "SUCCEEDED"
-            or (wanted and candidate.get("name") not in wanted and candidate.get("id") not in wanted)
-        ):
-            continue
-        region = context.get("region")
-        if region is None and isinstance(context.get("availabilityZones"), Mapping):
-            region = next(iter(context["availabilityZones"]), None)
-        if region is None:
-            continue
-        details: dict[str, Any] = {
-            "account": context.get("account"),
-            "capacity": context.get("capacity"),
-            "parentStage": context.get("parentStage"),
-            "region": region,
-        }
-        for extra in context.get("deploymentDetails") or []:
-            if isinstance(extra, Mapping) and extra.get("region") == region:
-                details.update(extra)
-        groups = context.get("deploy.server.groups")
-        in_region = groups.get(region) if isinstance(groups, Mapping) else None
-        if isinstance(in_region, (list, tuple)) and in_region:
-            details["serverGroup"] = in_region[0]
-        deployments: list[Any] = []
-        for task in context.get("kato.tasks") or []:
-            for outcome in (task.get("resultObjects") if isinstance(task, Mapping) else None) or []:
-                if isinstance(outcome, Mapping):
-                    deployments.extend(outcome.get("deployments") or [])
-        details["deployments"] = deployments
-        result.append(details)
-    return result
-
-
-def manifest_label_value(env: Env, args: list[Any]) -> Any:
-    """``#manifestLabelValue(stageName, kind, labelKey)`` from a SUCCEEDED deployManifest stage."""
-    _arity("manifestLabelValue", args, 3)
-    name, kind, label = (_text(a) for a in args)
-    if kind not in ("Deployment", "ReplicaSet"):
-        raise ExpressionError(
-            "Only Deployments and ReplicaSets are valid kinds for this function",
-            "java.lang.IllegalArgumentException",
-        )
-    if label is None:
-        raise ExpressionError(
-            "A labelKey is required for this function", "java.lang.IllegalArgumentException"
-        )
-    found = next(
-        (
-            s
-            for s in _stages(env, "manifestLabelValue")
-            if s.get("name") == name and s.get("type") == "deployManifest" and s.get("status") == "SUCCEEDED"
-        ),
-        None,
-    )
-    if found is None:
-        raise helper_error("A valid Deploy Manifest stage name is required for this function")
-    context = found.get("context") if isinstance(found.get("context"), Mapping) else {}
-    manifests = context.get("outputs.manifests") if isinstance(context, Mapping) else None
-    if not manifests:
-        raise helper_error("No manifest could be found in the context of the specified stage")
-    manifest = next((m for m in manifests if isinstance(m, Mapping) and m.get("kind") == kind), None)
-    if manifest is None:
-        raise helper_error(f"No manifest of kind {kind} could be found on the context of the specified stage")
-    node: Any = manifest
-    for key in ("spec", "template", "metadata", "labels", label):
-        node = node.get(key) if isinstance(node, Mapping) else None
-    if node is None:
-        raise helper_error(
-            "No label of specified key found on matching manifest spec.template.metadata.labels"
-        )
-    return node
-
-
-def _resolved_artifact(env: Env, name: str, args: list[Any], field: str) -> Any:
-    _arity(name, args, 1)
-    wanted = _text(args[0])
-    execution = _execution(env, name)
-    trigger = execution.get("trigger")
-    expected = trigger.get("resolvedExpectedArtifacts") if isinstance(trigger, Mapping) else None
-    for entry in expected or []:
-        bound = entry.get("boundArtifact") if isinstance(entry, Mapping) else None
-        if isinstance(bound, Mapping) and wanted is not None and bound.get(field) == wanted:
-            return bound
-    raise helper_error(
-        f"Unable to locate resolved artifact {wanted} in trigger execution {execution.get('id')}."
-    )
-
-
-def resolved_artifacts(env: Env, args: list[Any]) -> list[Any]:
-    """``#resolvedArtifacts()``: every stage's ``outputs.artifacts``."""
-    _arity("resolvedArtifacts", args, 0)
-    found: list[Any] = []
-    for candidate in _stages(env, "resolvedArtifacts"):
-        outputs = candidate.get("outputs")
-        artifacts = outputs.get("artifacts") if isinstance(outputs, Mapping) else None
-        if isinstance(artifacts, (list, tuple)):
-            found.extend(artifacts)
-    return env.new_list(found)
 
 
 def _lookup(env: Env, function: str, application: str, name: str) -> str | None:
@@ -251,11 +115,11 @@ def _lookup(env: Env, function: str, application: str, name: str) -> str | None:
 
 def pipeline_id(env: Env, args: list[Any]) -> str:
     """``#pipelineId(name)``: a pipeline config id in the current application."""
-    _arity("pipelineId", args, 1)
-    name = _text(args[0])
+    check_arity("pipelineId", args, 1)
+    name = text_param(args[0])
     if not name:
         raise helper_error("pipelineName must be specified for function #pipelineId")
-    application = str(_execution(env, "pipelineId").get("application"))
+    application = str(execution_of(env, "pipelineId").get("application"))
     found = _lookup(env, "pipelineId", application, name)
     if found is None:
         raise helper_error(f"Pipeline with name '{name}' could not be found on application {application}")
@@ -274,8 +138,8 @@ def pipeline_id_or_null(env: Env, args: list[Any]) -> str | None:
 
 def pipeline_id_in_application(env: Env, args: list[Any]) -> str | None:
     """``#pipelineIdInApplication(name, application)``: null when absent."""
-    _arity("pipelineIdInApplication", args, 2)
-    name, application = _text(args[0]), _text(args[1])
+    check_arity("pipelineIdInApplication", args, 2)
+    name, application = text_param(args[0]), text_param(args[1])
     if not application:
         raise helper_error("applicationName must be specified for function #pipelineIdInApplication")
     return _lookup(env, "pipelineIdInApplication", application, name or "")
@@ -283,8 +147,8 @@ def pipeline_id_in_application(env: Env, args: list[Any]) -> str | None:
 
 def from_url(env: Env, args: list[Any]) -> str:
     """``#fromUrl(url)``: a GET through the outbound policy, within size and time limits."""
-    _arity("fromUrl", args, 1)
-    url = _text(args[0])
+    check_arity("fromUrl", args, 1)
+    url = text_param(args[0])
     fetcher = env.ctx.url_fetcher
     if fetcher is None:
         raise helper_error(f"#fromUrl({url}) failed: URL functions are not configured")
@@ -301,40 +165,40 @@ def from_url(env: Env, args: list[Any]) -> str:
 
 
 def _to_int(env: Env, args: list[Any]) -> int:
-    _arity("toInt", args, 1)
-    return parse_java_int(_text(args[0]), 10, INT_RANGE)
+    check_arity("toInt", args, 1)
+    return parse_java_int(text_param(args[0]), 10, INT_RANGE)
 
 
 def _to_float(env: Env, args: list[Any]) -> float:
-    _arity("toFloat", args, 1)
-    return parse_java_double(_text(args[0]))
+    check_arity("toFloat", args, 1)
+    return parse_java_double(text_param(args[0]))
 
 
 def _to_boolean(env: Env, args: list[Any]) -> bool:
-    _arity("toBoolean", args, 1)
-    text = _text(args[0])
+    check_arity("toBoolean", args, 1)
+    text = text_param(args[0])
     return text is not None and text.lower() == "true"
 
 
 def _to_base64(env: Env, args: list[Any]) -> str:
-    _arity("toBase64", args, 1)
-    text = _text(args[0])
+    check_arity("toBase64", args, 1)
+    text = text_param(args[0])
     if text is None:
         raise ExpressionError("#toBase64(null)", "java.lang.NullPointerException")
     return env.new_str(base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii"))
 
 
 def _from_base64(env: Env, args: list[Any]) -> str:
-    _arity("fromBase64", args, 1)
-    text = _text(args[0])
+    check_arity("fromBase64", args, 1)
+    text = text_param(args[0])
     if text is None:
         raise ExpressionError("#fromBase64(null)", "java.lang.NullPointerException")
     return readers.decode_base64(text).decode("utf-8", "replace")
 
 
 def _alphanumerical(env: Env, args: list[Any]) -> str:
-    _arity("alphanumerical", args, 1)
-    text = _text(args[0])
+    check_arity("alphanumerical", args, 1)
+    text = text_param(args[0])
     if text is None:
         raise ExpressionError("#alphanumerical(null)", "java.lang.NullPointerException")
     return re.sub(r"[^A-Za-z0-9]", "", text)
@@ -342,22 +206,24 @@ def _alphanumerical(env: Env, args: list[Any]) -> str:
 
 def _one(name: str, fn: Callable[[Env, Any], Any]) -> Helper:
     def helper(env: Env, args: list[Any]) -> Any:
-        _arity(name, args, 1)
-        return fn(env, args[0] if isinstance(args[0], NotEvaluable) or name == "toJson" else _text(args[0]))
+        check_arity(name, args, 1)
+        return fn(
+            env, args[0] if isinstance(args[0], NotEvaluable) or name == "toJson" else text_param(args[0])
+        )
 
     return helper
 
 
 def _url_then(name: str, parse: Callable[[Env, Any], Any]) -> Helper:
     def helper(env: Env, args: list[Any]) -> Any:
-        _arity(name, args, 1)
+        check_arity(name, args, 1)
         return parse(env, from_url(env, args))
 
     return helper
 
 
 def _do_not_eval(env: Env, args: list[Any]) -> NotEvaluable:
-    _arity("doNotEval", args, 1)
+    check_arity("doNotEval", args, 1)
     return NotEvaluable(args[0])
 
 
@@ -372,10 +238,10 @@ BUILTINS: Mapping[str, Helper] = MappingProxyType(
         "judgement": judgment,
         "deployedServerGroups": deployed_server_groups,
         "manifestLabelValue": manifest_label_value,
-        "triggerResolvedArtifact": lambda env, args: _resolved_artifact(
+        "triggerResolvedArtifact": lambda env, args: resolved_artifact(
             env, "triggerResolvedArtifact", args, "name"
         ),
-        "triggerResolvedArtifactByType": lambda env, args: _resolved_artifact(
+        "triggerResolvedArtifactByType": lambda env, args: resolved_artifact(
             env, "triggerResolvedArtifactByType", args, "type"
         ),
         "resolvedArtifacts": resolved_artifacts,

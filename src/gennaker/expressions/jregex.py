@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gennaker.expressions.errors import ILLEGAL_ARGUMENT, PATTERN_SYNTAX, ExpressionError, LimitExceeded
+from gennaker.expressions.errors import PATTERN_SYNTAX, ExpressionError, LimitExceeded
 from gennaker.expressions.limits import Env
 
 _POSIX = {
@@ -344,93 +343,3 @@ def java_pattern(env: Env, pattern: str) -> JavaPattern:
     if len(pattern) > env.limits.max_regex_length:
         raise LimitExceeded(f"regex longer than {env.limits.max_regex_length} characters")
     return _compile(pattern)
-
-
-def java_replacement(replacement: str) -> Callable[[re.Match[str]], str]:
-    """Java's ``Matcher.replaceAll`` replacement syntax (``$1``, ``${name}``, ``\\$``)."""
-    parts: list[str | int] = []
-    i = 0
-    buf: list[str] = []
-    while i < len(replacement):
-        c = replacement[i]
-        if c == "\\":
-            if i + 1 >= len(replacement):
-                raise ExpressionError("character to be escaped is missing", ILLEGAL_ARGUMENT)
-            buf.append(replacement[i + 1])
-            i += 2
-        elif c == "$":
-            if i + 1 < len(replacement) and replacement[i + 1] == "{":
-                end = replacement.find("}", i)
-                if end < 0:
-                    raise ExpressionError("named capturing group is missing trailing '}'", ILLEGAL_ARGUMENT)
-                parts.append("".join(buf))
-                buf = []
-                parts.append("\x00" + replacement[i + 2 : end])
-                i = end + 1
-                continue
-            j = i + 1
-            while j < len(replacement) and replacement[j].isdigit():
-                j += 1
-            if j == i + 1:
-                raise ExpressionError("Illegal group reference", ILLEGAL_ARGUMENT)
-            parts.append("".join(buf))
-            buf = []
-            parts.append(int(replacement[i + 1 : j]))
-            i = j
-        else:
-            buf.append(c)
-            i += 1
-    parts.append("".join(buf))
-
-    def expand(match: re.Match[str]) -> str:
-        out: list[str] = []
-        groups = match.re.groups
-        for part in parts:
-            if isinstance(part, int):
-                digits = str(part)
-                # Java takes as many digits as still name an existing group.
-                k = len(digits)
-                while k > 1 and int(digits[:k]) > groups:
-                    k -= 1
-                number = int(digits[:k])
-                if number > groups:
-                    raise ExpressionError(f"No group {number}", "java.lang.IndexOutOfBoundsException")
-                out.append(match.group(number) or "")
-                out.append(digits[k:])
-            elif part.startswith("\x00"):
-                name = part[1:]
-                if name not in match.re.groupindex:
-                    raise ExpressionError(f"No group with name {{{name}}}", ILLEGAL_ARGUMENT)
-                out.append(match.group(name) or "")
-            else:
-                out.append(part)
-        return "".join(out)
-
-    return expand
-
-
-def java_split(env: Env, text: str, pattern: str, limit: int = 0) -> list[str]:
-    """``String.split(regex, limit)`` with Java's rules for empty leading and trailing parts."""
-    compiled = java_pattern(env, pattern)
-    compiled.check(env, text, search=True)
-    parts: list[str] = []
-    index = 0
-    matched = False
-    for match in compiled.regex.finditer(text):
-        if limit > 0 and len(parts) >= limit - 1:
-            break
-        if match.end() == 0:
-            continue
-        matched = True
-        parts.append(text[index : match.start()])
-        index = match.end()
-        if len(parts) > env.limits.max_collection_size:
-            env.check_collection_size(len(parts))
-    if not matched:
-        return [text]
-    parts.append(text[index:])
-    if limit == 0:
-        while parts and parts[-1] == "":
-            parts.pop()
-    env.check_collection_size(len(parts))
-    return parts

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from gennaker.expressions.errors import ARITHMETIC, ExpressionError
 from gennaker.expressions.jformat import convert_to_string
 from gennaker.expressions.limits import Env
 from gennaker.expressions.objects import JavaObject, MapEntry, NotEvaluable, TypeRef, type_name
+from gennaker.expressions.strings import matches
 
 _LONG_MIN = -(2**63)
 _LONG_MAX = 2**63 - 1
@@ -254,3 +256,33 @@ def instance_of(left: Any, right: Any) -> bool:
     if right.name == "java.lang.Long" and actual == "java.lang.Integer":
         return False
     return actual == right.name
+
+
+def _matches(env: Env, left: Any, right: Any) -> bool:
+    if not isinstance(left, str):
+        raise ExpressionError(f"EL1067E: Invalid first operand for matches operator: {type_name(left)}")
+    if not isinstance(right, str):
+        raise ExpressionError(f"EL1066E: Invalid second operand for matches operator: {type_name(right)}")
+    return matches(env, left, right)
+
+
+# The relational operators by their (lower-cased) token.
+COMPARISONS: Mapping[str, Callable[[Env, Any, Any], bool]] = MappingProxyType(
+    {
+        "==": lambda env, a, b: spel_equals(a, b),
+        "eq": lambda env, a, b: spel_equals(a, b),
+        "!=": lambda env, a, b: not spel_equals(a, b),
+        "ne": lambda env, a, b: not spel_equals(a, b),
+        "<": lambda env, a, b: compare(a, b) < 0,
+        "lt": lambda env, a, b: compare(a, b) < 0,
+        ">": lambda env, a, b: compare(a, b) > 0,
+        "gt": lambda env, a, b: compare(a, b) > 0,
+        "<=": lambda env, a, b: compare(a, b) <= 0,
+        "le": lambda env, a, b: compare(a, b) <= 0,
+        ">=": lambda env, a, b: compare(a, b) >= 0,
+        "ge": lambda env, a, b: compare(a, b) >= 0,
+        "matches": _matches,
+        "between": lambda env, a, b: between(a, b),
+        "instanceof": lambda env, a, b: instance_of(a, b),
+    }
+)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from gennaker.expressions import javatime as jt
+from gennaker.expressions import jtemporal as jtm
 from gennaker.expressions.errors import ARITHMETIC, ILLEGAL_ARGUMENT, ExpressionError
 from gennaker.expressions.jdateformat import new_simple_date_format
 from gennaker.expressions.jformat import java_format, java_string_hash, to_java_string
@@ -274,7 +275,7 @@ def _url_encode(text: Any, encoding: Any = "UTF-8") -> str:
 
 
 def _now_instant(env: Env) -> jt.JInstant:
-    return jt.JInstant(jt.moment_now(env))
+    return jt.JInstant(jtm.moment_now(env))
 
 
 def _local_date(year: Any, month: Any, day: Any) -> jt.JLocalDate:
@@ -303,12 +304,12 @@ def _new(fn: Callable[..., Any], counts: tuple[int, ...], needs_env: bool = Fals
 
 
 def _new_date(env: Env, ms: Any = None) -> jt.JDate:
-    return jt.JDate(jt.now_ms(env) if ms is None else as_int(ms))
+    return jt.JDate(jtm.now_ms(env) if ms is None else as_int(ms))
 
 
 def _types() -> dict[str, TypeRef]:
     day_names = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
-    unit_names = list(jt._UNITS)
+    unit_names = list(jtm.UNITS)
     specs: list[tuple[str, Mapping[str, Method], dict[str, Callable[[], Any]], Method | None]] = [
         ("java.lang.Math", MATH, {"PI": lambda: math.pi, "E": lambda: math.e}, None),
         ("java.lang.Integer", INTEGER, {"MAX_VALUE": lambda: INT_RANGE[1], "MIN_VALUE": lambda: INT_RANGE[0]},
@@ -335,25 +336,25 @@ def _types() -> dict[str, TypeRef]:
             "parse": _s("parse", (1,), lambda t: jt.parse_iso("Instant", t)),
         }, {"EPOCH": lambda: jt.JInstant.of_ms(0)}, None),
         ("java.time.LocalDate", {
-            "now": _e("now", (0,), lambda env: jt.JLocalDate(jt.moment_now(env).date())),
+            "now": _e("now", (0,), lambda env: jt.JLocalDate(jtm.moment_now(env).date())),
             "of": _s("of", (3,), _local_date),
             "parse": _s("parse", (1,), lambda t: jt.parse_iso("LocalDate", t)),
             "ofEpochDay": _s("ofEpochDay", (1,), lambda n: jt.JLocalDate(
                 dt.date(1970, 1, 1) + dt.timedelta(days=as_int(n)))),
         }, {}, None),
         ("java.time.LocalDateTime", {
-            "now": _e("now", (0,), lambda env: jt.JLocalDateTime(jt.moment_now(env).replace(tzinfo=None))),
+            "now": _e("now", (0,), lambda env: jt.JLocalDateTime(jtm.moment_now(env).replace(tzinfo=None))),
             "of": _s("of", (5, 6), _local_date_time),
             "parse": _s("parse", (1,), lambda t: jt.parse_iso("LocalDateTime", t)),
         }, {}, None),
         ("java.time.DayOfWeek", {
-            "of": _s("of", (1,), jt.day_of_week),
-            "valueOf": _s("valueOf", (1,), jt.day_of_week),
-        }, _enum_fields(day_names, jt.day_of_week), None),
+            "of": _s("of", (1,), jtm.day_of_week),
+            "valueOf": _s("valueOf", (1,), jtm.day_of_week),
+        }, _enum_fields(day_names, jtm.day_of_week), None),
         ("java.time.temporal.ChronoUnit", {
             "valueOf": _s("valueOf", (1,), _chrono_unit),
-        }, _enum_fields(unit_names, jt.JChronoUnit), None),
-        ("java.time.temporal.TemporalAdjusters", jt.ADJUSTERS, {}, None),
+        }, _enum_fields(unit_names, jtm.JChronoUnit), None),
+        ("java.time.temporal.TemporalAdjusters", jtm.ADJUSTERS, {}, None),
     ]  # fmt: skip
     registry = {
         name: TypeRef(name, MappingProxyType(statics), MappingProxyType(fields), ctor)
@@ -364,10 +365,10 @@ def _types() -> dict[str, TypeRef]:
     return registry
 
 
-def _chrono_unit(name: Any) -> jt.JChronoUnit:
-    if not isinstance(name, str) or name not in jt._UNITS:
+def _chrono_unit(name: Any) -> jtm.JChronoUnit:
+    if not isinstance(name, str) or name not in jtm.UNITS:
         raise ExpressionError(f"No enum constant java.time.temporal.ChronoUnit.{name}", ILLEGAL_ARGUMENT)
-    return jt.JChronoUnit(name)
+    return jtm.JChronoUnit(name)
 
 
 @functools.cache
