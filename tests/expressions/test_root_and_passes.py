@@ -3,6 +3,7 @@ without ``${}`` (stageEnabled, preconditions) and the pipeline-start pass."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -13,11 +14,13 @@ from gennaker.expressions import (
     build_root,
     condition_true,
     evaluate_condition,
+    evaluate_object,
     evaluate_pipeline_config,
     evaluate_variables,
     pipeline_start_root,
     spel_version,
 )
+from gennaker.expressions import evaluate_in as ex_evaluate_in
 from tests.expressions.conftest import EXECUTION, NOW_MS, STAGE_CONTEXT, make_ctx
 
 
@@ -203,3 +206,58 @@ def test_pipeline_start_sees_template_variables() -> None:
 )
 def test_spel_version(value: str | None, expected: str) -> None:
     assert spel_version(value) == expected
+
+
+class LazyMapping(Mapping[str, Any]):
+    """A mapping that computes values on access, like the engine's execution view."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self.reads: list[str] = []
+
+    def __getitem__(self, key: str) -> Any:
+        self.reads.append(key)
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class LazySequence(Sequence[Any]):
+    def __init__(self, items: list[Any]) -> None:
+        self._items = items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def test_lazy_mappings_and_sequences_are_plain_data_to_expressions() -> None:
+    stages = LazySequence([LazyMapping({"name": "a", "status": "SUCCEEDED"}), LazyMapping({"name": "b"})])
+    execution = LazyMapping({"id": "e1", "stages": stages, "trigger": LazyMapping({"user": "u"})})
+    ctx = EvaluationContext(root=build_root(LazyMapping({"k": "v"}), execution=execution))
+    cases = {
+        "${k}": "v",
+        "${execution.stages.size()}": 2,
+        "${execution.stages.![name]}": ["a", "b"],
+        "${execution.stages.?[status == 'SUCCEEDED'][0].name}": "a",
+        "${#stage('b').hasSucceeded}": False,
+        "${#toJson(execution.trigger)}": '{"user":"u"}',
+        "${execution.trigger}": {"user": "u"},
+        "${'x' + execution.stages.![name]}": "xa,b",
+    }
+    for text, expected in cases.items():
+        assert ex_evaluate_in(text, ctx).value == expected, text
+
+
+def test_walk_accepts_any_mapping_and_returns_dicts() -> None:
+    result, _ = evaluate_object(
+        LazyMapping({"a": "${k}", "b": LazySequence(["${k}"])}), EvaluationContext(root={"k": 1})
+    )
+    assert result == {"a": 1, "b": [1]}
+    assert type(result) is dict and type(result["b"]) is list

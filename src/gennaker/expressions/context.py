@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from gennaker.clock import Clock, SystemClock
 from gennaker.expressions.limits import DEFAULT_LIMITS, Limits
+from gennaker.expressions.objects import is_sequence
 
 
 class UrlFetcher(Protocol):
@@ -130,7 +131,7 @@ def _scm_info(context: Mapping[str, Any], trigger: Mapping[str, Any] | None) -> 
         build_info = trigger.get("buildInfo")
         if isinstance(build_info, Mapping):
             scm = build_info.get("scm") or []
-    if isinstance(scm, (list, tuple)):
+    if is_sequence(scm):
         if len(scm) >= 2:
             for entry in scm:
                 branch = entry.get("branch") if isinstance(entry, Mapping) else None

@@ -9,6 +9,7 @@ from typing import Any
 from gennaker.expressions.errors import ExpressionError, helper_error
 from gennaker.expressions.helper_support import check_arity, execution_of, stages_of, text_param
 from gennaker.expressions.limits import Env
+from gennaker.expressions.objects import is_sequence
 
 DEPLOY_STAGE_TYPES = ("deploy", "createServerGroup", "cloneServerGroup", "rollingPush")
 
@@ -43,7 +44,7 @@ def deployed_server_groups(env: Env, args: list[Any]) -> list[dict[str, Any]]:
                 details.update(extra)
         groups = context.get("deploy.server.groups")
         in_region = groups.get(region) if isinstance(groups, Mapping) else None
-        if isinstance(in_region, (list, tuple)) and in_region:
+        if is_sequence(in_region) and in_region:
             details["serverGroup"] = in_region[0]
         deployments: list[Any] = []
         for task in context.get("kato.tasks") or []:
@@ -118,6 +119,6 @@ def resolved_artifacts(env: Env, args: list[Any]) -> list[Any]:
     for candidate in stages_of(env, "resolvedArtifacts"):
         outputs = candidate.get("outputs")
         artifacts = outputs.get("artifacts") if isinstance(outputs, Mapping) else None
-        if isinstance(artifacts, (list, tuple)):
+        if is_sequence(artifacts):
             found.extend(artifacts)
     return env.new_list(found)

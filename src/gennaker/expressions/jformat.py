@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from gennaker.expressions.errors import ILLEGAL_ARGUMENT, ExpressionError
-from gennaker.expressions.objects import JavaObject, MapEntry, NotEvaluable, TypeRef
+from gennaker.expressions.objects import JavaObject, MapEntry, NotEvaluable, TypeRef, is_sequence
 
 
 def java_double_str(value: float) -> str:
@@ -54,7 +54,7 @@ def to_java_string(value: Any) -> str:
     if isinstance(value, Mapping):
         inner = ", ".join(f"{to_java_string(k)}={to_java_string(v)}" for k, v in value.items())
         return "{" + inner + "}"
-    if isinstance(value, (list, tuple)):
+    if is_sequence(value):
         return "[" + ", ".join(to_java_string(v) for v in value) + "]"
     if isinstance(value, JavaObject):
         return value.java_str()
@@ -71,7 +71,7 @@ def convert_to_string(value: Any) -> str:
     """Spring's conversion of a value to String (templates, ``+``): collections join with ``,``."""
     if isinstance(value, str):
         return value
-    if isinstance(value, (list, tuple)):
+    if is_sequence(value):
         return ",".join(convert_to_string(v) for v in value)
     return to_java_string(value)
 

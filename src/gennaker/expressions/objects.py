@@ -7,10 +7,10 @@ float, bool, None) or one of the classes here. Methods are looked up in explicit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 
 if TYPE_CHECKING:
     from gennaker.expressions.limits import Env
@@ -64,6 +64,13 @@ class TypeRef:
     constructor: Method | None = None
 
 
+def is_sequence(value: Any) -> TypeGuard[Sequence[Any]]:
+    """A list-like value (list, tuple or any other Sequence that is not text)."""
+    if isinstance(value, (list, tuple)):
+        return True
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
+
+
 def type_name(value: Any) -> str:
     """The Java class name Spinnaker would report for ``value``."""
     if value is None:
@@ -78,7 +85,7 @@ def type_name(value: Any) -> str:
         return "java.lang.String"
     if isinstance(value, Mapping):
         return "java.util.LinkedHashMap"
-    if isinstance(value, (list, tuple)):
+    if is_sequence(value):
         return "java.util.ArrayList"
     if isinstance(value, JavaObject):
         return value.java_class
@@ -122,7 +129,7 @@ def _measure(value: Any, memo: dict[int, int], depth: int) -> int:
     memo[key] = _IN_PROGRESS
     if isinstance(value, Mapping):
         size = 1 + sum(_measure(v, memo, depth + 1) for v in value.values())
-    elif isinstance(value, (list, tuple)):
+    elif is_sequence(value):
         size = 1 + sum(_measure(v, memo, depth + 1) for v in value)
     elif isinstance(value, JavaObject):
         size = 1 + _measure(value.to_json(), memo, depth + 1)
@@ -139,7 +146,7 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, Mapping):
         return {(k if isinstance(k, str) else _key(k)): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if is_sequence(value):
         return [_plain(v) for v in value]
     if isinstance(value, JavaObject):
         return _plain(value.to_json())

@@ -10,7 +10,7 @@ from typing import Any
 from gennaker.expressions.errors import ARITHMETIC, ExpressionError
 from gennaker.expressions.jformat import convert_to_string
 from gennaker.expressions.limits import Env
-from gennaker.expressions.objects import JavaObject, MapEntry, NotEvaluable, TypeRef, type_name
+from gennaker.expressions.objects import JavaObject, MapEntry, NotEvaluable, TypeRef, is_sequence, type_name
 from gennaker.expressions.strings import matches
 
 _LONG_MIN = -(2**63)
@@ -24,7 +24,7 @@ def is_number(value: Any) -> bool:
 
 def is_list(value: Any) -> bool:
     """A list or tuple (the sequences expressions treat as Java lists)."""
-    return isinstance(value, (list, tuple))
+    return is_sequence(value)
 
 
 def _checked(value: int) -> int:

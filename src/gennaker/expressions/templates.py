@@ -14,7 +14,7 @@ from gennaker.expressions.context import EvaluationContext
 from gennaker.expressions.errors import ExpressionError, LimitExceeded
 from gennaker.expressions.jformat import convert_to_string, to_java_string
 from gennaker.expressions.limits import DEFAULT_LIMITS, Env
-from gennaker.expressions.objects import NotEvaluable, to_plain
+from gennaker.expressions.objects import NotEvaluable, is_sequence, to_plain
 from gennaker.expressions.summary import ERROR, INFO, SummaryBuilder
 
 TEMPLATE_PARSE = "org.springframework.expression.ParseException"
@@ -213,7 +213,7 @@ class Walker:
                     key = to_java_string(self.string(key, value))
                 out[key] = self.walk(item, value, depth + 1)
             return out
-        if kind is list or kind is tuple:
+        if kind is list or kind is tuple or is_sequence(value):
             return [self.walk(item, parent, depth + 1) for item in value]
         if isinstance(value, NotEvaluable):
             return value.value
