@@ -28,9 +28,10 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-# Debian packages for servers the tests start themselves (none needed yet beyond the lock).
+# Debian packages for servers the tests start themselves: a Docker registry (docker triggers) and
+# openssl (a self-signed certificate for the SMTP STARTTLS test).
 system-deps:
-	@./scripts/system-deps.sh
+	@./scripts/system-deps.sh docker-registry openssl
 
 lint:
 	$(BIN)/ruff check src tests bench

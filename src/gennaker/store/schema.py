@@ -187,3 +187,76 @@ api_tokens = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("revoked_at", sa.BigInteger),
 )
+
+# -- Echo and Igor: triggers, the event outbox, notifications (gennaker.triggers, gennaker.notify) --
+
+# How far a reader of the ``events`` outbox has acted (the dispatcher that starts pipeline-triggered
+# pipelines and queues notifications): every event with an id up to ``position`` is done.
+event_cursors = sa.Table(
+    "event_cursors",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# The last cron tick fired (or deliberately skipped) per trigger; a conditional update of
+# ``last_tick`` in the transaction that starts the execution makes every tick fire at most once.
+cron_trigger_state = sa.Table(
+    "cron_trigger_state",
+    metadata,
+    sa.Column("config_id", sa.String(255), primary_key=True),
+    sa.Column("trigger_id", sa.String(255), primary_key=True),
+    sa.Column("last_tick", sa.BigInteger, nullable=False),
+    sa.Column("expression", sa.String(255), nullable=False),
+    # The error last recorded for this trigger (an unparsable or never-firing expression), so the
+    # error event is written once, not on every tick.
+    sa.Column("error", sa.Text),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# Docker registry repositories the poller knows: ``next_poll_at`` spreads polls over time and
+# processes; a repository is "primed" once its existing tags were recorded without triggering.
+docker_repositories = sa.Table(
+    "docker_repositories",
+    metadata,
+    sa.Column("account", sa.String(255), primary_key=True),
+    sa.Column("repository", sa.String(255), primary_key=True),
+    sa.Column("next_poll_at", sa.BigInteger, nullable=False),
+    sa.Column("primed_at", sa.BigInteger),
+    sa.Column("last_error", sa.Text),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+docker_tags = sa.Table(
+    "docker_tags",
+    metadata,
+    sa.Column("account", sa.String(255), primary_key=True),
+    sa.Column("repository", sa.String(255), primary_key=True),
+    sa.Column("tag", sa.String(255), primary_key=True),
+    sa.Column("digest", sa.String(100)),
+    sa.Column("seen_at", sa.BigInteger, nullable=False),
+)
+
+# One notification to send: a row per (event, notification, address), retried with backoff until
+# ``status`` is sent or failed. ``dedup_key`` makes queueing idempotent. Secrets are never stored
+# here: channels read webhook URLs and SMTP credentials from the settings when they send.
+notification_deliveries = sa.Table(
+    "notification_deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("dedup_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("address", sa.Text),
+    sa.Column("application", sa.String(255)),
+    sa.Column("execution_id", sa.String(64)),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+)

@@ -18,4 +18,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.tasks",
     "gennaker.api.routes.stage_extras",
     "gennaker.api.routes.stream",
+    "gennaker.api.routes.webhooks",
+    "gennaker.api.routes.events",
 )

@@ -1,0 +1,165 @@
+"""The scheduler role: ``run_scheduler(services, stop_event)`` runs until ``stop_event`` is set.
+
+Every round (about once a second) it does, each guarded so that one failing part never stops the
+others:
+
+- ``echo.cron``: fire the cron triggers that are due (under a lease: one process fires);
+- ``igor.docker``: poll the Docker registries that are due (under a lease);
+- ``echo.dispatcher``: walk the event outbox, starting pipeline-triggered pipelines and queueing
+  notifications (under a lease);
+- send the notifications that are due (no lease: deliveries are claimed row by row, so every
+  scheduler process may send).
+
+Any number of scheduler processes may run against one database; leases move to another process
+when their holder stops renewing them (``LEASE_TTL_MS``), and every action is idempotent besides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from gennaker.events import EventRecord
+from gennaker.model.execution import Execution
+from gennaker.notify import planner
+from gennaker.notify.sender import NotificationSender
+from gennaker.triggers import pipeline
+from gennaker.triggers.config_cache import ConfigCache
+from gennaker.triggers.cron import CronFirer
+from gennaker.triggers.dispatcher import Dispatcher
+from gennaker.triggers.docker import DockerPoller
+from gennaker.triggers.lease import RoleLease
+
+if TYPE_CHECKING:
+    from gennaker.services import Services
+
+log = logging.getLogger(__name__)
+LEASE_TTL_MS = 30_000
+INTERVAL_S = 1.0
+ROLES = ("echo.cron", "igor.docker", "echo.dispatcher")
+
+
+def default_holder() -> str:
+    """This process's name in ``role_leases``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Scheduler:
+    """One scheduler process's roles; call ``run_once`` per round and ``aclose`` at the end."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        holder: str | None = None,
+        client: httpx.AsyncClient | None = None,
+        lease_ttl_ms: int = LEASE_TTL_MS,
+    ) -> None:
+        self.services = services
+        self.holder = holder or default_holder()
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        self.configs = ConfigCache(services)
+        self.cron = CronFirer(services)
+        self.docker = DockerPoller(services, self.client)
+        self.sender = NotificationSender(services)
+        self.dispatcher = Dispatcher(services, [self._pipeline_triggers, self._notifications])
+        self.leases = {
+            name: RoleLease(services.db, services.clock, name, self.holder, ttl_ms=lease_ttl_ms)
+            for name in ROLES
+        }
+
+    # -- dispatcher actions ----------------------------------------------------------------------
+
+    def _pipeline_triggers(self, event: EventRecord, load: Callable[[str], Execution | None]) -> None:
+        if event.type in pipeline.ENDED:
+            pipeline.on_event(self.services, event, self.configs.candidates("pipeline"), load)
+
+    def _notifications(self, event: EventRecord, load: Callable[[str], Execution | None]) -> None:
+        planner.plan(self.services, event, load)
+
+    # -- rounds ----------------------------------------------------------------------------------
+
+    async def run_once(self) -> dict[str, Any]:
+        """One round of every role this process holds (or may take)."""
+        done: dict[str, Any] = {}
+        done["cron"] = await self._role("echo.cron", lambda: asyncio.to_thread(self._cron))
+        done["docker"] = await self._role("igor.docker", self._docker)
+        done["dispatched"] = await self._role(
+            "echo.dispatcher", lambda: asyncio.to_thread(self.dispatcher.run_once)
+        )
+        done["notifications"] = await self._guard("notifications", self.sender.run_once)
+        return done
+
+    def _cron(self) -> int:
+        return len(self.cron.tick(self.configs.candidates("cron")))
+
+    async def _docker(self) -> int:
+        candidates = await asyncio.to_thread(self.configs.candidates, "docker")
+        return len(await self.docker.run_once(candidates))
+
+    async def _role(self, name: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            held = await asyncio.to_thread(self.leases[name].acquire)
+        except Exception:
+            log.exception("cannot take the %s lease", name)
+            return None
+        if not held:
+            return None
+        return await self._guard(name, work)
+
+    @staticmethod
+    async def _guard(name: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            return await work()
+        except Exception:
+            log.exception("scheduler role %s failed this round", name)
+            return None
+
+    async def aclose(self) -> None:
+        """Give up the leases and close the HTTP client."""
+        for lease in self.leases.values():
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(lease.release)
+        await self.sender.aclose()
+        if self._own_client:
+            await self.client.aclose()
+
+
+async def run_scheduler(
+    services: Services, stop_event: asyncio.Event, *, interval_s: float = INTERVAL_S
+) -> None:
+    """Run the scheduler role until ``stop_event`` is set (``gennaker up`` / ``gennaker scheduler``).
+
+    Raises ConfigError at once when the ``[notifications]`` or ``[docker]`` settings are invalid."""
+    scheduler = Scheduler(services)
+    log.info("scheduler %s started", scheduler.holder)
+    try:
+        while not stop_event.is_set():
+            await scheduler.run_once()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop_event.wait(), timeout=interval_s)
+    finally:
+        await scheduler.aclose()
+        log.info("scheduler %s stopped", scheduler.holder)
+
+
+def run_once_sync(services: Services, *, holder: str = "test-scheduler") -> dict[str, Any]:
+    """One scheduler round outside an event loop (tests and scripts)."""
+
+    async def once() -> dict[str, Any]:
+        scheduler = Scheduler(services, holder=holder)
+        try:
+            return await scheduler.run_once()
+        finally:
+            await scheduler.aclose()
+
+    return asyncio.run(once())
