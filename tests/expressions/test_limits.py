@@ -155,3 +155,10 @@ def test_deeply_nested_input_data_does_not_crash_the_walk() -> None:
 
 def test_limit_errors_are_expression_errors() -> None:
     assert issubclass(LimitExceeded, ExpressionError)
+
+
+def test_cyclic_values_in_composite_strings_are_refused() -> None:
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    assert "nested too deeply" in failure("x-${c}", {"c": cyclic})["description"]
+    assert "nested too deeply" in failure("${c.toString()}", {"c": cyclic})["description"]

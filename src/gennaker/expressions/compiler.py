@@ -48,7 +48,10 @@ class CompiledExpression:
 
     def run(self, env: Env) -> Any:
         """Evaluate in ``env`` and return the raw value (possibly a Java-like object)."""
-        return self.node(env)
+        try:
+            return self.node(env)
+        except RecursionError:
+            raise LimitExceeded("a value or the evaluation is nested too deeply") from None
 
 
 def _const(value: Any) -> Node:

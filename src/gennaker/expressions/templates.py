@@ -134,11 +134,7 @@ def plain_result(ctx: EvaluationContext, value: Any) -> Any:
 
 def run(expression: CompiledExpression, ctx: EvaluationContext, root: Mapping[str, Any] | None = None) -> Any:
     """Evaluate one compiled expression against the context (raw value)."""
-    env = Env(ctx, root)
-    try:
-        return expression.node(env)
-    except RecursionError as exc:
-        raise LimitExceeded("evaluation nested too deeply") from exc
+    return expression.run(Env(ctx, root))
 
 
 def _escape_simple(source: str) -> str:
@@ -153,32 +149,39 @@ class Walker:
         self.ctx = ctx
         self.summary = builder
 
+    def _value(self, template: Template) -> tuple[Any, bool]:
+        """(value, whether a part was null) of a parsed template."""
+        single = template.single
+        if single is not None:
+            value = plain_result(self.ctx, run(single, self.ctx))
+            return value, value is None
+        pieces: list[str] = []
+        unresolved = False
+        for part in template.parts:
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            piece = run(part, self.ctx)
+            if piece is None:
+                pieces.append("${" + part.text + "}")
+                unresolved = True
+            else:
+                pieces.append(convert_to_string(piece))
+        text = "".join(pieces)
+        if len(text) > self.ctx.limits.max_string_length:
+            raise LimitExceeded(f"string longer than {self.ctx.limits.max_string_length} characters")
+        return text, unresolved
+
     def string(self, source: str, parent: Mapping[str, Any] | None) -> Any:
         """Evaluate one template string; on failure keep ``source`` and record why."""
         key: str | None = None
         try:
             template = template_for(source, self.ctx)
             key = template.key
-            single = template.single
-            if single is not None:
-                value = plain_result(self.ctx, run(single, self.ctx))
-                unresolved = value is None
-            else:
-                pieces: list[str] = []
-                unresolved = False
-                for part in template.parts:
-                    if isinstance(part, str):
-                        pieces.append(part)
-                        continue
-                    piece = run(part, self.ctx)
-                    if piece is None:
-                        pieces.append("${" + part.text + "}")
-                        unresolved = True
-                    else:
-                        pieces.append(convert_to_string(piece))
-                value = "".join(pieces)
-                if len(value) > self.ctx.limits.max_string_length:
-                    raise LimitExceeded(f"string longer than {self.ctx.limits.max_string_length} characters")
+            try:
+                value, unresolved = self._value(template)
+            except RecursionError:
+                raise LimitExceeded("a value is nested too deeply") from None
         except ExpressionError as exc:
             key = key if key is not None else _escape_simple(source)
             described = f"Failed to evaluate {self._fields(source, parent)} {exc.message}"
