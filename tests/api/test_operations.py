@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from gennaker.api.routes import stage_extras
 from gennaker.services import Services
 from gennaker.testing import run_until_idle
 from tests.api.conftest import create_application, save_pipeline
@@ -118,9 +121,16 @@ def test_orchestration_tasks(client: SyncClient, services: Services) -> None:
     assert mixed.status_code == 400
 
 
-def test_logs_and_preconfigured_webhooks_answer_without_their_modules(client: SyncClient) -> None:
+def test_logs_and_preconfigured_webhooks_without_their_modules(
+    client: SyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stage_extras, "_optional", lambda name: None)
     logs = client.get("/pipelines/x/stages/y/logs")
-    assert logs.status_code in (200, 404)
-    if logs.status_code == 404:
-        assert logs.json()["message"] in ("no logs for this stage",) or "not found" in logs.json()["message"]
+    assert logs.status_code == 404 and logs.json()["message"] == "no logs for this stage"
+    assert client.get("/webhooks/preconfigured").json() == []
+
+
+def test_logs_of_an_unknown_stage_are_a_4xx_whoever_provides_them(client: SyncClient) -> None:
+    response = client.get("/pipelines/x/stages/y/logs", params={"offset": 0})
+    assert 400 <= response.status_code < 500
     assert isinstance(client.get("/webhooks/preconfigured").json(), list)

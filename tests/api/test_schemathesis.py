@@ -13,7 +13,7 @@ from gennaker.testing import make_services
 from tests.api.live import LiveServer
 from tests.engine.fakes import EngineTestPlugin
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 15
 #: An endless stream: covered by test_stream.py instead.
 SKIPPED = {("GET", "/events/stream")}
 

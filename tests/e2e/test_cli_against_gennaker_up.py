@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 GENNAKER = str(Path(sys.executable).with_name("gennaker"))
 
@@ -115,9 +115,9 @@ class Up:
         return self.proc.returncode
 
 
-@pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
-    server = Up(tmp_path)
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    server = Up(tmp_path_factory.mktemp("up"))
     try:
         yield server
     finally:
@@ -164,9 +164,6 @@ def test_save_execute_watch_cancel_and_list(up: Up) -> None:
     table = up.run("pipeline", "execution", "list", "-i", config_id)
     assert started["id"] in table.stdout
 
-    assert up.stop() == 0
-    assert "stopped" in up.output() and "Traceback" not in up.output()
-
 
 def test_manual_judgment(up: Up) -> None:
     up.run("application", "save", "--application-name", "shop", "--owner-email", "team@example.com")
@@ -185,3 +182,8 @@ def test_manual_judgment(up: Up) -> None:
     final = up.json("pipeline", "execution", "get", started["id"])
     assert final["stages"][0]["context"]["judgmentInput"] == "ship"
     assert final["stages"][0]["lastModified"]["user"] == "anonymous"
+
+
+def test_sigterm_stops_gracefully(up: Up) -> None:
+    assert up.stop() == 0
+    assert "stopped" in up.output() and "Traceback" not in up.output()
