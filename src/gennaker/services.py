@@ -48,7 +48,8 @@ class Services:
         self.operations = Operations(self)
 
     def close(self) -> None:
-        """Release pooled connections."""
+        """Stop the queue's listener and release pooled connections."""
+        self.queue.close()
         self.db.dispose()
 
 

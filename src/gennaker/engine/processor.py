@@ -66,7 +66,10 @@ class Processor:
         wake = self._wake
 
         def on_push() -> None:
-            loop.call_soon_threadsafe(wake.set)
+            # Called from whichever thread committed a push, possibly after this loop has ended.
+            if not loop.is_closed():
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(wake.set)
 
         self.services.queue.add_wakeup(on_push)
         self.services.queue.start_listener()
