@@ -68,14 +68,10 @@ def executions_of(services: Services, config_id: str) -> list[Execution]:
 
 
 def app_for(services: Services) -> FastAPI:
-    """An app with the webhook and event routes (the API's own app factory is another module's)."""
-    from gennaker.api.routes import events, webhooks
+    """The API app (Gate's routes, with the webhook and event routes among them)."""
+    from gennaker.api.app import create_app
 
-    app = FastAPI()
-    app.state.services = services
-    app.include_router(webhooks.router)
-    app.include_router(events.router)
-    return app
+    return create_app(services)
 
 
 class TestClient:

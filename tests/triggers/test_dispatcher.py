@@ -1,0 +1,84 @@
+"""The outbox dispatcher: in-order, at-least-once walking of the events table; on PostgreSQL it
+waits at an id gap while the transaction holding that id is open, and steps over it once that
+transaction has rolled back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from gennaker import events
+from gennaker.events import EventRecord
+from gennaker.services import Services
+from gennaker.testing import make_services
+from gennaker.triggers.dispatcher import Dispatcher
+from gennaker.triggers.lease import RoleLease
+
+
+@pytest.fixture
+def pg_services(postgres_url: str) -> Iterator[Services]:
+    services = make_services(postgres_url)
+    yield services
+    services.close()
+
+
+def add(services: Services, name: str) -> int:
+    with services.db.transaction() as conn:
+        return events.record(conn, ts=1, type_="test.event", body={"name": name})
+
+
+def test_gap_of_an_open_transaction_is_waited_for(pg_services: Services) -> None:
+    services = pg_services
+    seen: list[str] = []
+    dispatcher = Dispatcher(services, [lambda event, load: seen.append(str(event.body["name"]))])
+    dispatcher.position()
+    add(services, "first")
+    with services.db.engine.connect() as slow:
+        transaction = slow.begin()
+        events.record(slow, ts=1, type_="test.event", body={"name": "slow"})  # takes the next id
+        add(services, "fast")  # committed with a higher id
+        dispatcher.run_once()
+        dispatcher.run_once()
+        assert seen == ["first"]  # "fast" waits behind the gap
+        transaction.commit()
+    dispatcher.run_once()
+    assert seen == ["first", "slow", "fast"]
+    # A rolled-back id never appears: once its transaction is over the gap is stepped over.
+    with services.db.engine.connect() as doomed:
+        transaction = doomed.begin()
+        events.record(doomed, ts=1, type_="test.event", body={"name": "doomed"})
+        add(services, "after")
+        dispatcher.run_once()
+        assert seen[-1] == "fast"
+        transaction.rollback()
+    dispatcher.run_once()
+    assert seen == ["first", "slow", "fast", "after"]
+
+
+def test_a_failing_action_does_not_stall_the_log(sqlite_services: Services) -> None:
+    services = sqlite_services
+    seen: list[str] = []
+
+    def broken(event: EventRecord, load: object) -> None:
+        raise RuntimeError("boom")
+
+    dispatcher = Dispatcher(services, [broken, lambda event, load: seen.append(str(event.body["name"]))])
+    start = dispatcher.position()
+    add(services, "a")
+    add(services, "b")
+    assert dispatcher.run_once() == 2
+    assert seen == ["a", "b"] and dispatcher.position() == start + 2
+
+
+def test_role_lease_has_one_holder_until_it_expires(sqlite_services: Services) -> None:
+    services = sqlite_services
+    clock = services.clock
+    one = RoleLease(services.db, clock, "echo.cron", "one", ttl_ms=10_000)
+    two = RoleLease(services.db, clock, "echo.cron", "two", ttl_ms=10_000)
+    assert one.acquire() and not two.acquire()
+    assert one.acquire()  # renewal
+    clock.advance(seconds=11)  # type: ignore[attr-defined]
+    assert two.acquire() and not one.acquire()
+    two.release()
+    assert one.acquire() and one.holder_now() == "one"
