@@ -171,12 +171,18 @@ class StageEvaluator:
 
     def evaluate_variables(
         self, execution: Execution, stage: Stage, variables: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[Any], dict[str, Any]]:
-        """evaluateVariables' list: together under v3, in order under v4 (variable n sees 1..n-1)."""
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """evaluateVariables' ``[{key, value}]``: (key -> value, the summary of failures). Together
+        under v3, in order under v4 (variable n sees variables 1..n-1 as root keys)."""
         sequential = ex.spel_version(execution.spel_evaluator) == "v4"
-        values, summary = ex.evaluate_variables(
+        evaluated, summary = ex.evaluate_variables(
             variables, self.context(execution, stage), sequential=sequential
         )
+        values = {
+            str(v["key"]): v.get("value")
+            for v in evaluated
+            if isinstance(v, Mapping) and v.get("key") is not None
+        }
         return values, summary.to_json()
 
     def evaluate_text(self, execution: Execution, stage: Stage | None, text: str) -> ex.EvaluationResult:
