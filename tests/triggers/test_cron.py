@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from gennaker import events
 from gennaker.clock import FrozenClock
 from gennaker.model.status import ExecutionStatus
 from gennaker.services import Services
+from gennaker.store.schema import cron_trigger_state, role_leases
 from gennaker.testing import run_until_idle
-from gennaker.triggers.scheduler import Scheduler, run_once_sync
+from gennaker.triggers.scheduler import Scheduler, run_once_sync, run_scheduler
 from tests.triggers.conftest import MakeServices, executions_of, save_pipeline
 
 # 2024-01-01 10:00:30 UTC
@@ -178,3 +181,32 @@ def test_rejected_start_is_recorded_and_not_retried_every_second(sqlite_services
     assert executions_of(services, config["id"]) == []
     [rejected] = of_type(services, events.TRIGGER_REJECTED)
     assert "version" in rejected.body["reason"]
+
+
+def test_run_scheduler_loop_fires_and_stops(sqlite_services: Services) -> None:
+    """The contract ``gennaker up`` and ``gennaker scheduler`` rely on: an async function that runs
+    rounds until the stop event is set, then returns."""
+    services = sqlite_services
+    clock = clock_of(services)
+    clock.set(T0)
+    config = save_pipeline(services, triggers=[cron_trigger()])
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_scheduler(services, stop, interval_s=0.01))
+        for _ in range(1000):
+            await asyncio.sleep(0.01)
+            with services.db.read() as conn:
+                seen = conn.execute(sa.select(cron_trigger_state.c.last_tick)).scalar()
+            if seen is not None:
+                clock.set(T0 + 30_000)  # the first round has seen the trigger: make its tick due
+            if executions_of(services, config["id"]):
+                break
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    asyncio.run(main())
+    assert len(executions_of(services, config["id"])) == 1
+    with services.db.read() as conn:
+        holders = conn.execute(sa.select(role_leases.c.name)).all()
+    assert holders == []  # leases are given up on the way out

@@ -45,7 +45,6 @@ class Outcome:
 
     event_id: str
     results: list[common.StartResult] = field(default_factory=list)
-    unauthorized: list[str] = field(default_factory=list)
 
     @property
     def processed(self) -> bool:
