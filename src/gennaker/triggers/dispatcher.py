@@ -57,6 +57,10 @@ class Dispatcher:
 
     def position(self) -> int:
         """The id of the last event acted on (created at the newest event id when absent)."""
+        with self.services.db.read() as conn:
+            found = conn.execute(sa.select(cursor_t.c.position).where(cursor_t.c.name == CURSOR)).scalar()
+        if found is not None:
+            return int(found)
         with self.services.db.transaction() as conn:
             found = conn.execute(sa.select(cursor_t.c.position).where(cursor_t.c.name == CURSOR)).scalar()
             if found is not None:

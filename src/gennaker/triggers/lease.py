@@ -24,10 +24,15 @@ class RoleLease:
         self.name = name
         self.holder = holder
         self.ttl_ms = ttl_ms
+        self._held_until = 0
 
     def acquire(self) -> bool:
-        """Take or renew the lease; True when this process holds it afterwards."""
+        """Take or renew the lease; True when this process holds it afterwards.
+
+        A lease with more than half its time left is not renewed (no write every round)."""
         now = self.clock.now_ms()
+        if now < self._held_until - self.ttl_ms // 2:
+            return True
         expires = now + self.ttl_ms
         try:
             with self.db.transaction() as conn:
@@ -53,6 +58,7 @@ class RoleLease:
 
     def release(self) -> None:
         """Give the lease up (on shutdown), so another process need not wait for it to expire."""
+        self._held_until = 0
         with self.db.transaction() as conn:
             conn.execute(lease_t.delete().where(lease_t.c.name == self.name, lease_t.c.holder == self.holder))
 
