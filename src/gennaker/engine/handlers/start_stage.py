@@ -16,7 +16,14 @@ def handle(ctx: HandlerContext, message: m.StartStage) -> None:
     if found is None:
         return
     execution, stage = found
-    if should_cancel(execution, stage) or stage.status != S.NOT_STARTED:
+    if stage.status != S.NOT_STARTED or execution.status.is_complete:
+        return
+    if should_cancel(execution, stage) and stage.parent_stage_id is None:
+        # No new top-level stage once the execution is canceled. Nothing else may be queued for it
+        # (a stage that ended just after the cancel asked for this one): let CompleteExecution settle
+        # it. A synthetic stage still starts (as in Orca), since its parent cannot finish without
+        # it; its tasks see the cancel and end CANCELED.
+        ctx.push(execution_message(execution, m.CompleteExecution))
         return
     if graph.any_upstream_failed(execution, stage):
         # Only after a restart can this happen: let CompleteExecution settle the outcome.
