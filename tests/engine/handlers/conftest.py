@@ -56,6 +56,14 @@ class Engine:
             self.services.executions.insert(conn, execution)
         return execution
 
+    def change(self, execution_id: str, mutate: Callable[[Execution], object]) -> Execution:
+        """Change a stored execution (what another handler would have done meanwhile)."""
+        with self.services.db.transaction() as conn:
+            execution = self.services.executions.load(conn, execution_id, for_update=True)
+            mutate(execution)
+            self.services.executions.save(conn, execution)
+        return execution
+
     def load(self, execution_id: str) -> Execution:
         with self.services.db.read() as conn:
             return self.services.executions.load(conn, execution_id)

@@ -71,11 +71,19 @@ def handle(ctx: HandlerContext, message: m.CompleteExecution) -> None:
     if any(s.status in (S.RUNNING, S.PAUSED) for s in main):
         return  # wait until the main graph has wound down before the finally block starts
     finally_stages = list(execution.top_level(finally_block=True))
-    if all(s.status == S.NOT_STARTED for s in finally_stages):
+    # A second cancel stops the finally block too: StartStage refuses its stages from then on.
+    finally_canceled = bool(execution.state.get("finallyCanceled"))
+    if all(s.status == S.NOT_STARTED for s in finally_stages) and not finally_canceled:
         for stage in graph.initial_stages(execution, finally_block=True):
             ctx.push(stage_message(execution, stage, m.StartStage))
         return
     finally_outcome = outcome_of(execution, finally_stages)
+    if (
+        finally_outcome is None
+        and finally_canceled
+        and not any(s.status in (S.RUNNING, S.PAUSED) for s in finally_stages)
+    ):
+        finally_outcome = S.CANCELED
     if finally_outcome is None:
         return
     if main_outcome == S.SUCCEEDED and finally_outcome != S.SUCCEEDED:
