@@ -6,11 +6,35 @@ from typing import Any
 
 from gennaker.engine.registry import Registry
 from gennaker.hookspecs import hookimpl
-from gennaker.stages import execution_window, wait
+from gennaker.stages import (
+    check_preconditions,
+    evaluate_variables,
+    execution_window,
+    fail,
+    manual_judgment,
+    pipeline_stage,
+    run_job,
+    run_job_local,
+    wait,
+    webhook,
+    webhook_preconfigured,
+)
 
 
 @hookimpl
 def register_stages(registry: Registry, settings: Any) -> None:
     """Register Gennaker's built-in stage types."""
-    for module in (wait, execution_window):
+    for module in (
+        wait,
+        execution_window,
+        fail,
+        manual_judgment,
+        check_preconditions,
+        evaluate_variables,
+        pipeline_stage,
+        run_job,
+        run_job_local,
+        webhook,
+        webhook_preconfigured,
+    ):
         module.register(registry, settings)

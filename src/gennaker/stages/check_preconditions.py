@@ -1,0 +1,141 @@
+"""``checkPreconditions``: one parallel synthetic child per entry of ``preconditions``, named
+"Check precondition (<type>)", each carrying the precondition's keys in its context. A child fails
+by its own ``failPipeline`` (default true: TERMINAL, which fails the parent; false: STOPPED, which
+halts the branch), so each precondition chooses what its failure means.
+
+Types:
+  ``expression``  ``context.expression`` (default "false"), written without ``${}``; passes iff it
+                  evaluates to true or "true". The result is stored as ``context.expressionResult``.
+  ``stageStatus`` ``context.stageName`` and ``context.stageStatus``: passes iff the stage of that
+                  name has that status (any case); a missing stage is an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gennaker.engine.contracts import BaseStage, BaseTask, SyntheticStageSpec, TaskResult, TaskRun, TaskSpec
+from gennaker.engine.registry import Registry
+from gennaker.model.execution import Stage
+from gennaker.stages._common import as_bool, failed
+
+STAGE_TYPE = "checkPreconditions"
+_TYPE_KEY = "preconditionType"
+SUPPORTED = ("expression", "stageStatus")
+
+
+def _is_check(stage: Stage) -> bool:
+    """A child that checks one precondition (the parent only plans children)."""
+    return stage.parent_stage_id is not None and _TYPE_KEY in stage.context
+
+
+def _text(value: Any) -> str:
+    """How Spinnaker prints a result: Java's toString for booleans and null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _passes(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+class CheckPreconditionTask(BaseTask):
+    """Checks the one precondition in its stage's context."""
+
+    # An expression may call #fromUrl and friends: keep the evaluation out of the transaction.
+    pure = False
+
+    async def execute(self, run: TaskRun) -> TaskResult:
+        """Evaluate the precondition; TERMINAL (mapped by failPipeline) when it does not hold."""
+        kind = run.context.get(_TYPE_KEY)
+        settings = run.context.get("context")
+        settings = dict(settings) if isinstance(settings, dict) else {}
+        if kind == "expression":
+            return self._expression(run, settings)
+        if kind == "stageStatus":
+            return self._stage_status(run, settings)
+        return failed(
+            f"Unknown precondition type {kind!r}; Gennaker supports {', '.join(SUPPORTED)}",
+            exception_type="PreconditionFailed",
+        )
+
+    def _expression(self, run: TaskRun, settings: dict[str, Any]) -> TaskResult:
+        expression = settings.get("expression")
+        if expression is None or expression == "":
+            expression = "false"
+        if isinstance(expression, str):
+            result = run.services.evaluator.evaluate_condition(run.execution, run.stage, expression)
+        else:  # already evaluated by the stage-context pass (the user wrote ${...})
+            result = expression
+        shown = _text(result)
+        context = {"context": {**settings, "expressionResult": shown}, "expressionResult": shown}
+        if _passes(result):
+            return TaskResult.succeeded(context)
+        if isinstance(result, str) and "${" in result:
+            message = f"Precondition expression {expression!r} could not be evaluated"
+        else:
+            message = f"Precondition failed: expression {expression!r} evaluated to {shown}"
+        return failed(message, context, exception_type="PreconditionFailed")
+
+    def _stage_status(self, run: TaskRun, settings: dict[str, Any]) -> TaskResult:
+        name = settings.get("stageName")
+        wanted = settings.get("stageStatus")
+        if not name:
+            return failed(
+                "A stageStatus precondition needs context.stageName", exception_type="PreconditionFailed"
+            )
+        if not wanted:
+            return failed(
+                "A stageStatus precondition needs context.stageStatus", exception_type="PreconditionFailed"
+            )
+        found = next((s for s in run.execution.stages if s.name == name), None)
+        if found is None:
+            return failed(
+                f"Precondition failed: no stage named {name!r} in execution {run.execution.id}",
+                exception_type="PreconditionFailed",
+            )
+        actual = found.status.value
+        if actual.lower() == str(wanted).strip().lower():
+            return TaskResult.succeeded()
+        return failed(
+            f"Precondition failed: the status of stage {name!r} was asserted to be {wanted}, "
+            f"but was actually {actual}",
+            exception_type="PreconditionFailed",
+        )
+
+
+class CheckPreconditionsStage(BaseStage):
+    """The parent plans the checks; each child runs one."""
+
+    type = STAGE_TYPE
+
+    def tasks(self, stage: Stage) -> list[TaskSpec]:
+        """A child checks; the parent has no task of its own."""
+        return [TaskSpec("checkPrecondition", "checkPreconditionTask")] if _is_check(stage) else []
+
+    def before_stages(self, stage: Stage) -> list[SyntheticStageSpec]:
+        """One parallel child per precondition."""
+        if _is_check(stage):
+            return []
+        specs = []
+        for entry in stage.context.get("preconditions") or []:
+            if not isinstance(entry, dict):
+                continue
+            kind = str(entry.get("type") or "expression")
+            context = {k: v for k, v in entry.items() if k != "type"}
+            context[_TYPE_KEY] = kind
+            context["context"] = dict(entry["context"]) if isinstance(entry.get("context"), dict) else {}
+            context["failPipeline"] = as_bool(entry.get("failPipeline"), True)
+            specs.append(
+                SyntheticStageSpec(STAGE_TYPE, f"Check precondition ({kind})", context, chained=False)
+            )
+        return specs
+
+
+def register(registry: Registry, settings: Any) -> None:
+    """Add the checkPreconditions stage type."""
+    registry.add_task("checkPreconditionTask", CheckPreconditionTask())
+    registry.add_stage(CheckPreconditionsStage())
