@@ -61,7 +61,8 @@ def _answer(services: Services, execution: Execution, stage: Stage | None, text:
     return json_response({"result": result.value, "detail": failures or None})
 
 
-@router.api_route("/pipelines/{execution_id}/evaluateExpression", methods=["GET", "POST"])
+@router.get("/pipelines/{execution_id}/evaluateExpression", operation_id="evaluate_for_execution_get")
+@router.post("/pipelines/{execution_id}/evaluateExpression", operation_id="evaluate_for_execution_post")
 async def evaluate_for_execution(
     execution_id: str, request: Request, services: ServicesDep, expression: ExpressionParam = None
 ) -> Any:
@@ -70,7 +71,10 @@ async def evaluate_for_execution(
     return _answer(services, _load(services, execution_id), None, text)
 
 
-@router.api_route("/pipelines/{execution_id}/{stage_id}/evaluateExpression", methods=["GET", "POST"])
+@router.get("/pipelines/{execution_id}/{stage_id}/evaluateExpression", operation_id="evaluate_for_stage_get")
+@router.post(
+    "/pipelines/{execution_id}/{stage_id}/evaluateExpression", operation_id="evaluate_for_stage_post"
+)
 async def evaluate_for_stage(
     execution_id: str,
     stage_id: str,
