@@ -55,7 +55,7 @@ def stage(
     type: str = "scripted",
     status: S = S.NOT_STARTED,
     *,
-    after: tuple[str, ...] = (),
+    upstream: tuple[str, ...] = (),
     tasks: tuple[Task, ...] | list[Task] = (),
     parent: Stage | None = None,
     owner: str | None = None,
@@ -79,7 +79,7 @@ def stage(
         context=dict(context),
         outputs=dict(outputs or {}),
         tasks=list(tasks),
-        requisite_stage_ref_ids=list(after),
+        requisite_stage_ref_ids=list(upstream),
         parent_stage_id=parent.id if parent is not None else None,
         synthetic_stage_owner=(owner or STAGE_BEFORE) if parent is not None else None,
         start_time=start_time,
@@ -155,7 +155,7 @@ class ProbeTask(BaseTask):
     """Does what the stage context says, and remembers each call.
 
     ``result`` (status, default SUCCEEDED), ``raise`` (message of a RuntimeError), ``transient``
-    (raise TransientTaskError), ``backoffMs`` (for a RUNNING result), ``resultContext``, ``outputs``,
+    (raise TransientTaskError), ``backoffMs`` (for a RUNNING result), ``resultContext``, ``resultOutputs``,
     ``timeoutResult`` (status on_timeout returns), ``cancelRaises`` (on_cancel raises)."""
 
     def __init__(
@@ -185,7 +185,7 @@ class ProbeTask(BaseTask):
         return TaskResult(
             status,
             dict(run.context.get("resultContext", {})),
-            dict(run.context.get("outputs", {})),
+            dict(run.context.get("resultOutputs", {})),
             backoff_ms=None if backoff is None else int(backoff),
         )
 

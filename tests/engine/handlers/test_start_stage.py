@@ -37,7 +37,9 @@ def test_plans_the_tasks_and_starts_the_first(engine: Engine) -> None:
 
 def test_upstream_not_done_does_nothing(engine: Engine) -> None:
     engine.store(
-        pipeline(stage("1", status=S.SUCCEEDED), stage("2", status=S.RUNNING), stage("3", after=("1", "2")))
+        pipeline(
+            stage("1", status=S.SUCCEEDED), stage("2", status=S.RUNNING), stage("3", upstream=("1", "2"))
+        )
     )
     ctx = _start(engine, "s3")
     assert ctx.pushes == [] and ctx.events == []
@@ -50,7 +52,7 @@ def test_upstream_done_in_any_successful_way_starts(engine: Engine) -> None:
             stage("1", status=S.SUCCEEDED),
             stage("2", status=S.SKIPPED),
             stage("3", status=S.FAILED_CONTINUE),
-            stage("4", after=("1", "2", "3")),
+            stage("4", upstream=("1", "2", "3")),
         )
     )
     assert _start(engine, "s4").pushes == [push(m.StartTask, execution, "s4", "1")]
@@ -59,7 +61,7 @@ def test_upstream_done_in_any_successful_way_starts(engine: Engine) -> None:
 def test_upstream_failed_completes_the_execution(engine: Engine) -> None:
     for status in (S.TERMINAL, S.STOPPED, S.CANCELED):
         execution = engine.store(
-            pipeline(stage("1", status=status), stage("2", after=("1",)), id=f"ex-{status}")
+            pipeline(stage("1", status=status), stage("2", upstream=("1",)), id=f"ex-{status}")
         )
         ctx = engine.handle(start_stage.handle, msg(m.StartStage, execution, f"ex-{status}.s2"))
         assert ctx.pushes == [push(m.CompleteExecution, execution)], status
@@ -68,7 +70,7 @@ def test_upstream_failed_completes_the_execution(engine: Engine) -> None:
 
 def test_upstream_failed_further_up_through_a_stage_that_never_started(engine: Engine) -> None:
     execution = engine.store(
-        pipeline(stage("1", status=S.TERMINAL), stage("2", after=("1",)), stage("3", after=("2",)))
+        pipeline(stage("1", status=S.TERMINAL), stage("2", upstream=("1",)), stage("3", upstream=("2",)))
     )
     assert _start(engine, "s3").pushes == [push(m.CompleteExecution, execution)]
 
@@ -206,7 +208,7 @@ def test_a_finished_execution_starts_nothing(engine: Engine) -> None:
 
 def test_a_canceled_execution_starts_no_new_stage_and_settles(engine: Engine) -> None:
     execution = engine.store(
-        pipeline(stage("1", status=S.SUCCEEDED), stage("2", after=("1",)), canceled=True)
+        pipeline(stage("1", status=S.SUCCEEDED), stage("2", upstream=("1",)), canceled=True)
     )
     ctx = _start(engine, "s2")
     assert ctx.pushes == [push(m.CompleteExecution, execution)]
@@ -221,7 +223,7 @@ def test_a_stage_that_succeeds_just_after_a_cancel_does_not_leave_the_execution_
     CompleteExecution found stage 1 RUNNING); the task then succeeded and stage 1 asked for stage 2.
     Nothing else is queued for the execution after this StartStage, so it must settle it."""
     execution = engine.store(
-        pipeline(stage("1", status=S.SUCCEEDED), stage("2", after=("1",)), canceled=True)
+        pipeline(stage("1", status=S.SUCCEEDED), stage("2", upstream=("1",)), canceled=True)
     )
     ctx = _start(engine, "s2")
     (sent,) = ctx.pushes
@@ -277,7 +279,9 @@ def test_scenario_a_task_that_succeeds_while_the_execution_is_canceled(engine: E
     the cancel's RescheduleExecution cannot reach it) when the cancel is handled; then the task
     succeeds. The execution must still end CANCELED, with stage 2 never started."""
     execution = engine.store(
-        pipeline(stage("1", "twoTasks", S.RUNNING, tasks=[task(status=S.RUNNING)]), stage("2", after=("1",)))
+        pipeline(
+            stage("1", "twoTasks", S.RUNNING, tasks=[task(status=S.RUNNING)]), stage("2", upstream=("1",))
+        )
     )
 
     def cancel_meanwhile() -> None:
