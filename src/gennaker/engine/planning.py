@@ -69,7 +69,9 @@ def plan_on_failure_stages(
         s.id for s in execution.children(stage, STAGE_AFTER) if s.status == ExecutionStatus.NOT_STARTED
     }
     remove_stages(execution, pending)
-    chained = [SyntheticStageSpec(s.type, s.name, s.context, chained=True) for s in specs]
+    # One chain of their own: the first must not wait for an after-stage that already ran (and
+    # failed), or nothing would ever start it.
+    chained = [SyntheticStageSpec(s.type, s.name, s.context, chained=i > 0) for i, s in enumerate(specs)]
     return add_synthetic(execution, stage, chained, STAGE_AFTER, now_ms)
 
 
