@@ -133,9 +133,10 @@ class StageEvaluator:
         if context.get("skipExpressionEvaluation") is True or not has_template(context):
             return None
         held: dict[str, Any] = {}
-        if stage.type == "evaluateVariables" and ex.spel_version(execution.spel_evaluator) == "v4":
-            # v4 evaluates the variables one after another in the stage's task (Orca's
-            # ExpressionAware leaves them alone too); a pass here would record false failures.
+        if stage.type == "evaluateVariables":
+            # The stage's task evaluates its variables (one after another under v4) and keeps
+            # their sources for restarts; a pass here would lose the sources, and under v4 record
+            # false failures for variables that refer to earlier ones.
             held = {"variables": context["variables"]} if "variables" in context else {}
             context = {k: v for k, v in context.items() if k != "variables"}
         evaluated, _ = ex.evaluate_stage_context(context, self.context(execution, stage))

@@ -102,3 +102,16 @@ def _finish(ctx: HandlerContext, execution: Execution, status: S) -> None:
     ctx.save(execution)
     ctx.execution_event(execution, execution_event_type(status))
     release_execution(ctx, execution)
+    _wake_parent(ctx, execution)
+
+
+def _wake_parent(ctx: HandlerContext, execution: Execution) -> None:
+    """A child pipeline ended: let the parent's monitoring task look now, not at its next poll."""
+    parent = execution.trigger.get("parentExecution")
+    if execution.trigger.get("type") != "pipeline" or not isinstance(parent, dict) or not parent.get("id"):
+        return
+    ctx.push(
+        m.RescheduleExecution(
+            str(parent.get("type") or "PIPELINE"), str(parent["id"]), str(parent.get("application") or "")
+        )
+    )
