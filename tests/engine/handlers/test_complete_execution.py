@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from gennaker.engine import messages as m
 from gennaker.engine.handlers import cancel_execution, complete_execution
-from gennaker.model.execution import ORCHESTRATION
+from gennaker.engine.runtime import HandlerContext, Push
+from gennaker.model.execution import ORCHESTRATION, Execution
 from gennaker.model.status import ExecutionStatus as S
 from tests.engine.handlers.builders import CONFIG_ID, NOW, msg, pipeline, push, stage, task
 from tests.engine.handlers.conftest import Engine
 
 
-def _complete(engine: Engine) -> object:
+def _complete(engine: Engine) -> HandlerContext:
     return engine.handle(complete_execution.handle, msg(m.CompleteExecution, engine.load("ex1")))
 
 
-def _release(execution: object, purge: bool = True) -> object:
-    return push(m.StartWaitingExecutions, execution, key=CONFIG_ID, purge_queue=purge)  # type: ignore[arg-type]
+def _release(execution: Execution, purge: bool = True) -> Push:
+    return push(m.StartWaitingExecutions, execution, key=CONFIG_ID, purge_queue=purge)
 
 
 def test_all_stages_succeeded(engine: Engine) -> None:
@@ -53,7 +54,7 @@ def test_terminal_stage_fails_the_execution_and_cancels_running_branches(engine:
             stage("1", status=S.TERMINAL),
             stage("2", status=S.RUNNING),
             stage("3", status=S.PAUSED),
-            stage("4", after=("1",)),
+            stage("4", upstream=("1",)),
         )
     )
     ctx = _complete(engine)
@@ -90,7 +91,7 @@ def test_stopped_branch_waits_for_the_other_branches(engine: Engine) -> None:
 
 def test_stopped_branch_waits_for_a_stage_about_to_start(engine: Engine) -> None:
     engine.store(
-        pipeline(stage("1", status=S.STOPPED), stage("2", status=S.SUCCEEDED), stage("3", after=("2",)))
+        pipeline(stage("1", status=S.STOPPED), stage("2", status=S.SUCCEEDED), stage("3", upstream=("2",)))
     )
     assert _complete(engine).pushes == []
     assert engine.load("ex1").status == S.RUNNING
@@ -98,7 +99,7 @@ def test_stopped_branch_waits_for_a_stage_about_to_start(engine: Engine) -> None
 
 def test_stopped_branch_with_everything_else_done_succeeds(engine: Engine) -> None:
     execution = engine.store(
-        pipeline(stage("1", status=S.STOPPED), stage("2", after=("1",)), stage("3", status=S.SUCCEEDED))
+        pipeline(stage("1", status=S.STOPPED), stage("2", upstream=("1",)), stage("3", status=S.SUCCEEDED))
     )
     ctx = _complete(engine)
     assert ctx.pushes == [_release(execution)]
@@ -125,7 +126,7 @@ def test_still_running_does_nothing(engine: Engine) -> None:
 
 def test_canceled_with_nothing_running_ends_canceled(engine: Engine) -> None:
     execution = engine.store(
-        pipeline(stage("1", status=S.SUCCEEDED), stage("2", after=("1",)), canceled=True)
+        pipeline(stage("1", status=S.SUCCEEDED), stage("2", upstream=("1",)), canceled=True)
     )
     ctx = _complete(engine)
     assert ctx.pushes == [_release(execution)]
@@ -172,7 +173,7 @@ def test_main_graph_done_records_the_outcome_and_starts_the_finally_block(engine
             stage("1", status=S.TERMINAL),
             stage("f1", is_finally=True),
             stage("f2", is_finally=True),
-            stage("f3", after=("f1",), is_finally=True),
+            stage("f3", upstream=("f1",), is_finally=True),
         )
     )
     ctx = _complete(engine)
@@ -235,7 +236,7 @@ def test_canceled_execution_runs_finally_with_outcome_canceled(engine: Engine) -
     execution = engine.store(
         pipeline(
             stage("1", status=S.SUCCEEDED),
-            stage("2", after=("1",)),
+            stage("2", upstream=("1",)),
             stage("f", is_finally=True),
             canceled=True,
         )
@@ -268,7 +269,7 @@ def test_a_second_cancel_during_the_finally_block_ends_it_once_nothing_runs(engi
         pipeline(
             stage("1", status=S.TERMINAL),
             stage("f1", status=S.SUCCEEDED, is_finally=True),
-            stage("f2", after=("f1",), is_finally=True),
+            stage("f2", upstream=("f1",), is_finally=True),
             canceled=True,
             state={"outcome": "TERMINAL", "finallyCanceled": True},
         )

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 from gennaker.engine import messages as m
 from gennaker.engine.handlers import complete_stage
-from gennaker.model.execution import STAGE_AFTER, STAGE_BEFORE, Execution
+from gennaker.engine.runtime import HandlerContext
+from gennaker.model.execution import STAGE_AFTER, STAGE_BEFORE, Execution, Stage
 from gennaker.model.status import ExecutionStatus as S
 from tests.engine.handlers.builders import NOW, msg, pipeline, push, stage, task
 from tests.engine.handlers.conftest import Engine
 
 
-def _complete(engine: Engine, stage_id: str = "s1") -> object:
+def _complete(engine: Engine, stage_id: str = "s1") -> HandlerContext:
     return engine.handle(complete_stage.handle, msg(m.CompleteStage, engine.load("ex1"), stage_id))
 
 
-def _done(status: S = S.SUCCEEDED, type: str = "scripted", **context: object) -> object:
+def _done(status: S = S.SUCCEEDED, type: str = "scripted", **context: object) -> Stage:
     """A RUNNING stage 1 whose only task ended with ``status``."""
     return stage("1", type, S.RUNNING, tasks=[task("1", status, "scriptedTask")], **context)
 
 
-def _events(ctx: object) -> list[tuple[str, str]]:
-    return [(e.type, e.body["status"]) for e in ctx.events]  # type: ignore[attr-defined]
+def _events(ctx: HandlerContext) -> list[tuple[str, str]]:
+    return [(e.type, e.body["status"]) for e in ctx.events]
 
 
 # -- success ---------------------------------------------------------------------------------------
@@ -104,8 +105,8 @@ def test_after_stages_are_planned_on_success_and_started(engine: Engine) -> None
 
 def test_after_stages_are_planned_once(engine: Engine) -> None:
     parent = _done(type="parent", after=[{}], afterStagesPlanned=True)
-    after = stage("1>1", status=S.SUCCEEDED, parent=parent, owner=STAGE_AFTER)  # type: ignore[arg-type]
-    execution = engine.store(pipeline(parent, after))  # type: ignore[arg-type]
+    after = stage("1>1", status=S.SUCCEEDED, parent=parent, owner=STAGE_AFTER)
+    execution = engine.store(pipeline(parent, after))
     assert _complete(engine).pushes == [push(m.CompleteExecution, execution)]
     stored = engine.load(execution.id)
     assert [s.ref_id for s in stored.stages] == ["1", "1>1"]
@@ -192,7 +193,7 @@ def test_a_failed_before_stage_fails_the_parent(engine: Engine) -> None:
     execution = engine.store(pipeline(child, parent))
     ctx = _complete(engine)
     assert ctx.pushes == [push(m.CancelStage, execution, "s1"), push(m.CompleteExecution, execution)]
-    assert engine.load(execution.id).stage("s1").status == S.TERMINAL  # type: ignore[union-attr]
+    assert engine.load(execution.id).stage("s1").status == S.TERMINAL
 
 
 def test_planning_failure_fails_the_stage(engine: Engine) -> None:
@@ -210,8 +211,8 @@ def test_on_failure_stages_are_planned_and_started(engine: Engine) -> None:
     assert [(s.ref_id, s.requisite_stage_ref_ids) for s in on_failure] == [("1>1", []), ("1>2", ["1>1"])]
     assert ctx.pushes == [push(m.StartStage, execution, on_failure[0])]
     assert ctx.events == []
-    assert stored.stage("s1").status == S.RUNNING  # type: ignore[union-attr]
-    assert stored.stage("s1").context["onFailureStagesPlanned"] is True  # type: ignore[union-attr]
+    assert stored.stage("s1").status == S.RUNNING
+    assert stored.stage("s1").context["onFailureStagesPlanned"] is True
 
 
 def test_on_failure_stages_replace_after_stages_that_did_not_start(engine: Engine) -> None:
@@ -233,8 +234,8 @@ def test_on_failure_stages_replace_after_stages_that_did_not_start(engine: Engin
 
 def test_on_failure_stages_are_planned_once(engine: Engine) -> None:
     parent = _done(S.TERMINAL, type="parent", onFailure=[{}], onFailureStagesPlanned=True)
-    rollback = stage("1>1", status=S.SUCCEEDED, parent=parent, owner=STAGE_AFTER)  # type: ignore[arg-type]
-    execution = engine.store(pipeline(parent, rollback))  # type: ignore[arg-type]
+    rollback = stage("1>1", status=S.SUCCEEDED, parent=parent, owner=STAGE_AFTER)
+    execution = engine.store(pipeline(parent, rollback))
     ctx = _complete(engine)
     assert ctx.pushes == [push(m.CancelStage, execution, "s1"), push(m.CompleteExecution, execution)]
     assert engine.load(execution.id).stages[0].status == S.TERMINAL

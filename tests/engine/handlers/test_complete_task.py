@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gennaker.engine import messages as m
 from gennaker.engine.handlers import complete_task
+from gennaker.engine.runtime import HandlerContext
 from gennaker.model.execution import Execution
 from gennaker.model.status import ExecutionStatus as S
 from tests.engine.handlers.builders import NOW, msg, pipeline, push, stage, task
@@ -22,7 +23,7 @@ def _three_tasks(**context: object) -> Execution:
     )
 
 
-def _complete(engine: Engine, status: S, task_id: str = "2", stage_id: str = "s1") -> object:
+def _complete(engine: Engine, status: S, task_id: str = "2", stage_id: str = "s1") -> HandlerContext:
     message = msg(
         m.CompleteTask, engine.load("ex1"), stage_id, task_id, status=status, original_status=status
     )
@@ -107,7 +108,7 @@ def test_manual_skip_skips_the_top_level_stage(engine: Engine) -> None:
     execution = engine.store(pipeline(child, parent))
     ctx = _complete(engine, S.SKIPPED, task_id="1", stage_id="s1<1")
     assert ctx.pushes == [push(m.SkipStage, execution, "s1")]
-    assert engine.load(execution.id).stage("s1<1").tasks[0].status == S.SKIPPED  # type: ignore[union-attr]
+    assert engine.load(execution.id).stage("s1<1").tasks[0].status == S.SKIPPED
 
 
 def test_a_task_already_complete_is_left_alone(engine: Engine) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from gennaker.engine import messages as m
 from gennaker.engine.handlers import start_execution
+from gennaker.engine.runtime import HandlerContext
 from gennaker.model.execution import ORCHESTRATION
 from gennaker.model.status import ExecutionStatus as S
 from tests.engine.handlers.builders import CONFIG_ID, NOW, msg, pipeline, push, stage
 from tests.engine.handlers.conftest import Engine
 
 
-def _start(engine: Engine, execution_id: str = "ex1") -> object:
+def _start(engine: Engine, execution_id: str = "ex1") -> HandlerContext:
     execution = engine.load(execution_id)
     return engine.handle(start_execution.handle, msg(m.StartExecution, execution))
 
@@ -20,7 +21,7 @@ def test_starts_the_initial_stages_of_each_branch(engine: Engine) -> None:
         pipeline(
             stage("1"),
             stage("2"),
-            stage("3", after=("1", "2")),
+            stage("3", upstream=("1", "2")),
             stage("f", is_finally=True),
             status=S.NOT_STARTED,
         )
@@ -224,7 +225,7 @@ def test_a_pending_restart_starts_only_the_restarted_stage(engine: Engine) -> No
     execution = engine.store(
         pipeline(
             stage("1", status=S.SUCCEEDED),
-            stage("2", after=("1",)),
+            stage("2", upstream=("1",)),
             status=S.NOT_STARTED,
             start_time=NOW - 50_000,
             state={"pendingRestart": {"stageId": "s2", "user": "bob"}},

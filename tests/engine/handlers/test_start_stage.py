@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gennaker.engine import messages as m
 from gennaker.engine.handlers import cancel_execution, complete_execution, start_stage
+from gennaker.engine.runtime import HandlerContext
 from gennaker.model.execution import ORCHESTRATION, STAGE_AFTER, STAGE_BEFORE
 from gennaker.model.status import ExecutionStatus as S
 from tests.engine.handlers.builders import NOW, msg, pipeline, push, stage, task
@@ -12,7 +13,7 @@ from tests.engine.handlers.conftest import Engine
 DISABLED = {"type": "expression", "expression": "false"}
 
 
-def _start(engine: Engine, stage_id: str) -> object:
+def _start(engine: Engine, stage_id: str) -> HandlerContext:
     execution = engine.load("ex1")
     return engine.handle(start_stage.handle, msg(m.StartStage, execution, stage_id))
 
@@ -43,7 +44,7 @@ def test_upstream_not_done_does_nothing(engine: Engine) -> None:
     )
     ctx = _start(engine, "s3")
     assert ctx.pushes == [] and ctx.events == []
-    assert engine.load("ex1").stage("s3").status == S.NOT_STARTED  # type: ignore[union-attr]
+    assert engine.load("ex1").stage("s3").status == S.NOT_STARTED
 
 
 def test_upstream_done_in_any_successful_way_starts(engine: Engine) -> None:
@@ -243,7 +244,7 @@ def test_synthetic_stages_of_a_canceled_execution_start_so_their_parent_can_fini
     execution = engine.store(pipeline(parent, after, canceled=True))
     ctx = _start(engine, "s1>1")
     assert ctx.pushes == [push(m.StartTask, execution, "s1>1", "1")]
-    assert engine.load(execution.id).stage("s1>1").status == S.RUNNING  # type: ignore[union-attr]
+    assert engine.load(execution.id).stage("s1>1").status == S.RUNNING
 
 
 def test_a_finally_stage_of_a_canceled_execution_starts(engine: Engine) -> None:
@@ -257,7 +258,7 @@ def test_a_finally_stage_of_a_canceled_execution_starts(engine: Engine) -> None:
     )
     ctx = _start(engine, "sf")
     assert ctx.pushes == [push(m.StartTask, execution, "sf", "1")]
-    assert engine.load(execution.id).stage("sf").status == S.RUNNING  # type: ignore[union-attr]
+    assert engine.load(execution.id).stage("sf").status == S.RUNNING
 
 
 def test_a_finally_stage_canceled_a_second_time_does_not_start(engine: Engine) -> None:
@@ -271,7 +272,7 @@ def test_a_finally_stage_canceled_a_second_time_does_not_start(engine: Engine) -
     )
     ctx = _start(engine, "sf")
     assert ctx.pushes == [push(m.CompleteExecution, execution)]
-    assert engine.load(execution.id).stage("sf").status == S.NOT_STARTED  # type: ignore[union-attr]
+    assert engine.load(execution.id).stage("sf").status == S.NOT_STARTED
 
 
 def test_scenario_a_task_that_succeeds_while_the_execution_is_canceled(engine: Engine) -> None:

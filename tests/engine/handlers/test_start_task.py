@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from gennaker.engine import messages as m
 from gennaker.engine.handlers import start_task
+from gennaker.engine.runtime import HandlerContext
 from gennaker.model.status import ExecutionStatus as S
 from tests.engine.handlers.builders import NOW, msg, pipeline, push, stage, task
 from tests.engine.handlers.conftest import Engine
 
 
-def _start(engine: Engine, task_id: str, stage_id: str = "s1") -> object:
+def _start(engine: Engine, task_id: str, stage_id: str = "s1") -> HandlerContext:
     return engine.handle(start_task.handle, msg(m.StartTask, engine.load("ex1"), stage_id, task_id))
 
 
