@@ -127,3 +127,20 @@ def test_search(client: SyncClient, services: Services) -> None:
     assert [e["id"] for e in named] == [b]
     page = client.get("/applications/shop/executions/search", params={"size": 1, "startIndex": 1}).json()
     assert [e["id"] for e in page] == [a]
+
+
+def test_execution_json_is_exactly_the_models(client: SyncClient, services: Services) -> None:
+    """The API splices stored texts for speed; the result must be Execution.to_json()."""
+    create_application(client)
+    save_pipeline(
+        client, stages=[{"refId": "1", "type": "noop", "k": {"n": [1, 2]}}, {"refId": "2", "type": "noop"}]
+    )
+    execution_id = _start(client, parameters={"p": "q"})
+    run_until_idle(services)
+    with services.db.read() as conn:
+        expected = services.executions.load(conn, execution_id).to_json()
+    assert client.get(f"/pipelines/{execution_id}").json() == expected
+    listed = client.get("/applications/shop/pipelines", params={"expand": "true"}).json()
+    assert listed == [expected]
+    stripped = client.get("/executions", params={"executionIds": execution_id}).json()[0]
+    assert stripped["stages"][0]["context"] == {} and stripped["trigger"] == expected["trigger"]

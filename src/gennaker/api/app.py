@@ -6,6 +6,7 @@ import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from gennaker import __version__
@@ -28,6 +29,10 @@ def create_app(services: Services) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Route handlers run in worker threads and each holds a database connection: more threads
+        # than the pool has connections only queue on the pool (and fight over the GIL).
+        pool_size = getattr(services.db.engine.pool, "size", lambda: 5)()
+        anyio.to_thread.current_default_thread_limiter().total_tokens = int(pool_size) + 2
         try:
             yield
         finally:

@@ -9,13 +9,15 @@ from fastapi import Depends, Request
 from gennaker.services import Services
 
 
-def get_services(request: Request) -> Services:
+# Both are async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread, which would
+# cost two thread hand-offs per request for a dictionary lookup.
+async def get_services(request: Request) -> Services:
     """The Services object the app was built with."""
     services: Services = request.app.state.services
     return services
 
 
-def current_user(request: Request) -> str | None:
+async def current_user(request: Request) -> str | None:
     """The authenticated user, or None when authentication is off."""
     user = getattr(request.state, "user", None)
     return user if isinstance(user, str) else None

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from gennaker.api.deps import ServicesDep, csv
 from gennaker.api.models import ERRORS
-from gennaker.api.queries import newest_per_config
+from gennaker.api.queries import execution_text, executions_text, newest_per_config
 from gennaker.api.responses import json_response
 from gennaker.api.views import execution_json
 from gennaker.errors import InvalidInput, NotFound
@@ -42,10 +42,10 @@ def _statuses(value: str | None) -> list[str] | None:
 def get_execution(execution_id: str, services: ServicesDep) -> Any:
     """One execution, exactly as Spinnaker's execution JSON."""
     with services.db.read() as conn:
-        execution = services.executions.find(conn, execution_id)
-    if execution is None:
+        text = execution_text(conn, execution_id)
+    if text is None:
         raise NotFound(f"execution {execution_id} not found")
-    return json_response(execution.to_json())
+    return Response(text, media_type="application/json")
 
 
 @router.get("/applications/{application}/pipelines", response_model=list[dict[str, Any]])
@@ -63,8 +63,8 @@ def application_executions(
         ids: list[str] = []
         for app in apps:
             ids.extend(newest_per_config(conn, application=app, statuses=wanted, limit=limit))
-        executions = services.executions.load_many(conn, ids)
-    return json_response([execution_json(e, expand=expand) for e in executions])
+        text = executions_text(conn, ids, expand=expand)
+    return Response(text, media_type="application/json")
 
 
 @router.get("/executions", response_model=list[dict[str, Any]])
@@ -88,9 +88,11 @@ def executions(
         if execution_ids is not None:
             query = ExecutionQuery(execution_ids=execution_ids, statuses=wanted, limit=len(execution_ids))
             ids.extend(i for i in services.executions.list_ids(conn, query) if i not in ids)
-        found = services.executions.load_many(conn, ids)
-    found.sort(key=lambda e: (e.build_time, e.id), reverse=True)
-    return json_response([execution_json(e, expand=expand) for e in found])
+        newest_first = services.executions.list_ids(
+            conn, ExecutionQuery(execution_ids=ids, limit=max(1, len(ids)))
+        )
+        text = executions_text(conn, newest_first, expand=expand)
+    return Response(text, media_type="application/json")
 
 
 @router.get("/applications/{application}/executions/search", response_model=list[dict[str, Any]])
