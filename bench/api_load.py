@@ -27,18 +27,28 @@ import httpx
 GENNAKER = str(Path(sys.executable).with_name("gennaker"))
 
 
-def pipeline(index: int) -> dict[str, object]:
-    """Three waits in a row (2 s each) and a parallel branch: about 6 s per execution."""
+def pipeline(index: int, seconds: float) -> dict[str, object]:
+    """Eight waits in a row plus a parallel side branch, lasting about ``seconds`` in all, so the
+    engine keeps moving stages for the whole measurement."""
+    step = max(1, round(seconds / 8))
+    stages: list[dict[str, object]] = [
+        {
+            "refId": str(n),
+            "requisiteStageRefIds": [str(n - 1)] if n else [],
+            "type": "wait",
+            "name": f"step {n}",
+            "waitTime": step,
+        }
+        for n in range(8)
+    ]
+    stages.append(
+        {"refId": "side", "requisiteStageRefIds": ["0"], "type": "wait", "name": "side", "waitTime": step}
+    )
     return {
         "application": "bench",
         "name": f"pipe-{index}",
         "parameterConfig": [{"name": "n", "default": "0"}],
-        "stages": [
-            {"refId": "1", "type": "wait", "name": "first", "waitTime": 2},
-            {"refId": "2", "requisiteStageRefIds": ["1"], "type": "wait", "name": "second", "waitTime": 2},
-            {"refId": "3", "requisiteStageRefIds": ["1"], "type": "wait", "name": "side", "waitTime": 1},
-            {"refId": "4", "requisiteStageRefIds": ["2", "3"], "type": "wait", "name": "last", "waitTime": 2},
-        ],
+        "stages": stages,
     }
 
 
@@ -87,6 +97,7 @@ async def client_loop(
     deadline: float,
     results: dict[str, list[float]],
     rate: float,
+    timeline: list[tuple[float, float]],
 ) -> None:
     rng = random.Random()
     interval = 1 / rate if rate > 0 else 0.0
@@ -117,6 +128,7 @@ async def client_loop(
             if status != 200:
                 results.setdefault("errors", []).append(float(status))
             results.setdefault(kind, []).append(elapsed)
+            timeline.append((time.monotonic(), elapsed))
     finally:
         await client.close()
 
@@ -126,7 +138,7 @@ async def run(args: argparse.Namespace, base: str) -> None:
         await http.post("/applications", json={"name": "bench", "email": "bench@example.com"})
         config_ids = []
         for index in range(10):
-            await http.post("/pipelines", json=pipeline(index))
+            await http.post("/pipelines", json=pipeline(index, args.seconds))
             config_ids.append(
                 (await http.get(f"/applications/bench/pipelineConfigs/pipe-{index}")).json()["id"]
             )
@@ -137,15 +149,20 @@ async def run(args: argparse.Namespace, base: str) -> None:
             ids.append(response.json()["ref"].rsplit("/", 1)[-1])
         print(f"started {len(ids)} pipelines in {time.monotonic() - began:.1f}s")
         results: dict[str, list[float]] = {}
+        timeline: list[tuple[float, float]] = []
         deadline = time.monotonic() + args.seconds
         await asyncio.gather(
-            *(client_loop(base, ids, config_ids, deadline, results, args.rate) for _ in range(args.clients))
+            *(
+                client_loop(base, ids, config_ids, deadline, results, args.rate, timeline)
+                for _ in range(args.clients)
+            )
         )
         statuses: dict[str, int] = {}
         for execution_id in ids:
             status = (await http.get(f"/pipelines/{execution_id}")).json()["status"]
             statuses[status] = statuses.get(status, 0) + 1
     errors = results.pop("errors", [])
+
     total = sum(len(v) for v in results.values())
     pace = f"{args.rate:g} req/s each" if args.rate > 0 else "no think time"
     print(
@@ -153,6 +170,15 @@ async def run(args: argparse.Namespace, base: str) -> None:
     )
     print(f"executions at the end: {statuses}")
     print(f"{'request':40} {'count':>6} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    if timeline:
+        start = min(t for t, _ in timeline)
+        windows: dict[int, list[float]] = {}
+        for t, elapsed in timeline:
+            windows.setdefault(int((t - start) // 5), []).append(elapsed)
+        spread = ", ".join(
+            f"{w * 5}-{w * 5 + 5}s: {percentile(v, 99):.0f}" for w, v in sorted(windows.items())
+        )
+        print(f"p99 ms of all requests by 5 s window: {spread}")
     for kind, values in results.items():
         print(
             f"{kind:40} {len(values):6d} {statistics.median(values):8.1f} {percentile(values, 90):8.1f}"

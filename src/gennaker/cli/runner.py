@@ -10,6 +10,7 @@ import inspect
 import logging
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ log = logging.getLogger("gennaker.server")
 API, WORKER, SCHEDULER = "api", "worker", "scheduler"
 #: Where the scheduler role comes from (written by the triggers work); absent means "nothing to do".
 SCHEDULER_MODULE = "gennaker.triggers.scheduler"
+
+
+SWITCH_INTERVAL_S = 0.001
 
 
 class StartupError(Exception):
@@ -111,6 +115,9 @@ async def run_roles(
     from gennaker.engine.processor import Processor
 
     loop = asyncio.get_running_loop()
+    # API requests, handlers and the scheduler share one GIL; the default 5 ms switch interval lets a
+    # busy handler thread hold up a quick request by whole milliseconds at each hand-off.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
