@@ -77,7 +77,11 @@ class Up:
             if self.proc.poll() is not None:
                 raise AssertionError(f"gennaker up exited {self.proc.returncode}:\n{self.output()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                # Ready: /health answers and the banner (printed just after) names the URL.
+                if (
+                    httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+                    and self.url in self.output()
+                ):
                     return time.monotonic() - self.started_at
             except httpx.TransportError:
                 pass
