@@ -120,7 +120,7 @@ async def run_roles(
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
     tasks: dict[str, asyncio.Task[Any]] = {}
     processor: Processor | None = None

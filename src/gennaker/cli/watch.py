@@ -41,8 +41,10 @@ def watch(client: ApiClient, execution_id: str) -> bool:
         f"Watching [bold]{execution.get('name') or execution_id}[/] ({execution_id}), "
         f"started {when(execution.get('buildTime'))}"
     )
+    shown: dict[str, str] = {}  # stage id -> status printed last (the snapshot and events overlap)
     for stage in execution.get("stages") or []:
         if stage.get("status") != "NOT_STARTED" and not stage.get("parentStageId"):
+            shown[str(stage.get("id"))] = str(stage.get("status"))
             _stage_line(stage.get("name"), stage.get("type"), stage.get("status"))
     while execution.get("status") not in COMPLETE:
         event = next(events)
@@ -51,6 +53,9 @@ def watch(client: ApiClient, execution_id: str) -> bool:
             continue
         kind = str(event.get("type") or "")
         if kind.startswith("stage."):
+            if shown.get(str(event.get("stageId"))) == str(event.get("status")):
+                continue
+            shown[str(event.get("stageId"))] = str(event.get("status"))
             _stage_line(
                 event.get("stageName"),
                 event.get("stageType"),
