@@ -27,7 +27,13 @@ def list_applications(
 
 
 @router.get("/applications/{application}", response_model=dict[str, Any])
-def get_application(application: str, services: ServicesDep, expand: bool = Query(default=True)) -> Any:
+def get_application(
+    application: str,
+    services: ServicesDep,
+    expand: Annotated[
+        bool, Query(description="accepted for Gate compatibility (no clusters here yet)")
+    ] = True,
+) -> Any:
     """One application in Gate's shape ``{name, attributes, clusters}``; 404 if absent."""
     with services.db.read() as conn:
         app = services.applications.get(conn, application)
