@@ -67,6 +67,9 @@ class AuthSettings(_Section):
 
     enabled: bool = False
     users: tuple[LocalUser, ...] = ()
+    #: With auth on, also require credentials on incoming webhooks (``POST /webhooks/...``), which
+    #: are otherwise open as in Spinnaker's Gate and protected by git secrets and constraints.
+    webhooks_require_auth: bool = False
 
 
 class OutboundSettings(_Section):

@@ -90,3 +90,14 @@ def test_password_hashes() -> None:
     assert encoded.startswith("pbkdf2_sha256$1000$")
     assert verify_password("pw", encoded) and not verify_password("px", encoded)
     assert not verify_password("pw", "md5$nope")
+
+
+def test_incoming_webhooks_are_open_unless_configured_otherwise(make_api: MakeApi) -> None:
+    _, client = make_api(auth__enabled=True, auth__users=USERS)
+    open_hook = client.post("/webhooks/webhook/ci", json={"ref": "main"})
+    assert open_hook.status_code == 200, open_hook.text
+    assert client.get("/webhooks/preconfigured").status_code == 401
+    assert client.post("/pipelines/shop/deploy", json={}).status_code == 401
+    _, closed = make_api(auth__enabled=True, auth__users=USERS, auth__webhooks_require_auth=True)
+    assert closed.post("/webhooks/webhook/ci", json={"ref": "main"}).status_code == 401
+    assert closed.post("/webhooks/webhook/ci", json={}, headers=_basic("bob", "s3cret")).status_code == 200

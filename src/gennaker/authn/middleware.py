@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 
 #: Paths anyone may call (load balancers and probes do not carry credentials).
 PUBLIC_PATHS = frozenset({"/health"})
+#: Incoming webhooks come from CI systems and registries that cannot log in; as in Gate (whose
+#: ``/webhooks/**`` is open unless ``webhooks.default-auth-enabled``), they are authenticated by
+#: their own means (git ``secret`` signatures, payload constraints). ``auth.webhooks_require_auth``
+#: closes them.
+WEBHOOK_PREFIX = "/webhooks/"
+WEBHOOK_NOT_PUBLIC = frozenset({"/webhooks/preconfigured"})
 CHALLENGES = ('Bearer realm="gennaker"', 'Basic realm="gennaker", charset="UTF-8"')
 _CACHE_SECONDS = 60.0
 _CACHE_SIZE = 1024
@@ -43,12 +49,13 @@ class AuthMiddleware:
         self.services = services
         auth = services.settings.auth
         self.enabled = auth.enabled
+        self.open_webhooks = not auth.webhooks_require_auth
         self.users = {user.name: user.password_hash for user in auth.users}
         self.tokens = TokenRepository()
         self._basic_ok: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.enabled or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] != "http" or not self.enabled or self._public(scope):
             await self.app(scope, receive, send)
             return
         header = _header(scope, b"authorization")
@@ -61,6 +68,17 @@ class AuthMiddleware:
             return
         scope.setdefault("state", {})["user"] = user
         await self.app(scope, receive, send)
+
+    def _public(self, scope: Scope) -> bool:
+        path = str(scope["path"])
+        if path in PUBLIC_PATHS:
+            return True
+        return (
+            self.open_webhooks
+            and scope.get("method") == "POST"
+            and path.startswith(WEBHOOK_PREFIX)
+            and path not in WEBHOOK_NOT_PUBLIC
+        )
 
     async def authenticate(self, header: str | None) -> tuple[str | None, str]:
         """(user, "") for a valid credential, else (None, why not)."""
