@@ -212,8 +212,15 @@ _STATUS_FIELDS = {"status", "original_status"}
 
 
 def decode(body: str) -> Message:
-    """Rebuild a message from its stored JSON; unknown keys are ignored (forward compatibility)."""
-    data = jsonlib.loads(body)
+    """Rebuild a message from its stored JSON; unknown keys are ignored (forward compatibility).
+
+    Raises UnknownMessage for anything that is not such a message (the processor drops those)."""
+    try:
+        data = jsonlib.loads(body)
+    except ValueError as exc:
+        raise UnknownMessage(f"message body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UnknownMessage(f"message body is a JSON {type(data).__name__}, not an object")
     cls = MESSAGE_TYPES.get(data.get("kind", ""))
     if cls is None:
         raise UnknownMessage(f"unknown message kind {data.get('kind')!r}")
@@ -223,7 +230,10 @@ def decode(body: str) -> Message:
         if key in data:
             value = data[key]
             if f.name in _STATUS_FIELDS and value is not None:
-                value = ExecutionStatus(value)
+                try:
+                    value = ExecutionStatus(value)
+                except ValueError:
+                    raise UnknownMessage(f"malformed {cls.kind} message: unknown status {value!r}") from None
             kwargs[f.name] = value
     try:
         return cls(**kwargs)
