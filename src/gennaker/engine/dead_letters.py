@@ -10,10 +10,14 @@ from gennaker.model.status import ExecutionStatus
 
 
 def handle(ctx: HandlerContext, message: m.Message, reason: str) -> None:
-    """Task level: CompleteTask(TERMINAL); stage level: AbortStage; execution level: TERMINAL."""
+    """Task level: CompleteTask(TERMINAL); stage level: AbortStage; execution level: TERMINAL.
+
+    A terminal message that dies in turn goes one level up (CompleteTask(TERMINAL) -> AbortStage ->
+    execution TERMINAL), so a message that can never be handled cannot come back forever (Orca marks
+    it with DeadMessageAttribute for the same reason)."""
     if isinstance(message, m.StartWaitingExecutions):
         return  # nothing addressed: the waiters wait for the next slot to free
-    if isinstance(message, m.TaskMessage):
+    if isinstance(message, m.TaskMessage) and not _fails_task(message):
         ctx.push(
             m.CompleteTask(
                 message.execution_type,
@@ -26,7 +30,7 @@ def handle(ctx: HandlerContext, message: m.Message, reason: str) -> None:
             )
         )
         return
-    if isinstance(message, m.StageMessage):
+    if isinstance(message, m.StageMessage) and not isinstance(message, m.AbortStage):
         ctx.push(
             m.AbortStage(message.execution_type, message.execution_id, message.application, message.stage_id)
         )
@@ -34,3 +38,7 @@ def handle(ctx: HandlerContext, message: m.Message, reason: str) -> None:
     execution = ctx.find(message.execution_id)
     if execution is not None:
         fail_execution(ctx, execution, f"{message.kind} could not be processed: {reason}")
+
+
+def _fails_task(message: m.TaskMessage) -> bool:
+    return isinstance(message, m.CompleteTask) and message.status == ExecutionStatus.TERMINAL
