@@ -17,7 +17,9 @@ def handle(ctx: HandlerContext, message: m.Message, reason: str) -> None:
     it with DeadMessageAttribute for the same reason)."""
     if isinstance(message, m.StartWaitingExecutions):
         return  # nothing addressed: the waiters wait for the next slot to free
+    why = f"{message.kind} could not be processed: {reason}"
     if isinstance(message, m.TaskMessage) and not _fails_task(message):
+        _record(ctx, message, why)
         ctx.push(
             m.CompleteTask(
                 message.execution_type,
@@ -31,13 +33,24 @@ def handle(ctx: HandlerContext, message: m.Message, reason: str) -> None:
         )
         return
     if isinstance(message, m.StageMessage) and not isinstance(message, m.AbortStage):
+        _record(ctx, message, why)
         ctx.push(
             m.AbortStage(message.execution_type, message.execution_id, message.application, message.stage_id)
         )
         return
     execution = ctx.find(message.execution_id)
     if execution is not None:
-        fail_execution(ctx, execution, f"{message.kind} could not be processed: {reason}")
+        fail_execution(ctx, execution, why)
+
+
+def _record(ctx: HandlerContext, message: m.StageMessage, why: str) -> None:
+    """Say on the stage why it is about to fail: the messages that fail it carry no reason."""
+    execution = ctx.find(message.execution_id)
+    stage = execution.stage(message.stage_id) if execution is not None else None
+    if execution is None or stage is None or stage.status.is_complete:
+        return
+    stage.context.setdefault("exception", {"details": {"error": why, "errors": [why]}})
+    ctx.save(execution)
 
 
 def _fails_task(message: m.TaskMessage) -> bool:

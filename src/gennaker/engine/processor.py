@@ -236,10 +236,10 @@ class Processor:
             self._flush(ctx)
             return result
 
-    def _flush(self, ctx: HandlerContext) -> None:
+    def _flush(self, ctx: HandlerContext, *, inline: bool = True) -> None:
         pending = deque(ctx.pushes)
         ctx.pushes = []
-        budget = self.inline_budget
+        budget = self.inline_budget if inline else 0
         queue = self.services.queue
         while pending:
             push = pending.popleft()
@@ -301,7 +301,9 @@ class Processor:
         with self.services.db.transaction() as conn:
             ctx = HandlerContext(conn, self.services, self.services.clock.now_ms())
             dead_letters.handle(ctx, message, letter.reason)
-            self._flush(ctx)
+            # Queued, never handled inline: if the terminal message fails as well, it is retried and
+            # dies on its own (and escalates) instead of rolling this reaction back with it.
+            self._flush(ctx, inline=False)
 
 
 async def drain(processor: Processor, *, clock: Any = None, limit: int = 1_000_000) -> int:
