@@ -134,3 +134,10 @@ def test_logs_of_an_unknown_stage_are_a_4xx_whoever_provides_them(client: SyncCl
     response = client.get("/pipelines/x/stages/y/logs", params={"offset": 0})
     assert 400 <= response.status_code < 500
     assert isinstance(client.get("/webhooks/preconfigured").json(), list)
+
+
+def test_a_job_type_that_is_not_a_string_is_400(client: SyncClient) -> None:
+    """Found by schemathesis: a list as the job type was a 500."""
+    response = client.post("/tasks", json={"application": "shop", "job": [{"type": ["createApplication"]}]})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "$.job[0].type"

@@ -147,7 +147,12 @@ JOBS: dict[str, Job] = {
 
 def is_admin(jobs: Sequence[Mapping[str, Any]]) -> bool:
     """Whether every job is an administrative one (run here, synchronously)."""
-    return bool(jobs) and all(isinstance(j, Mapping) and j.get("type") in JOBS for j in jobs)
+    return bool(jobs) and all(is_admin_job(j) for j in jobs)
+
+
+def is_admin_job(job: object) -> bool:
+    """Whether one job is an administrative one."""
+    return isinstance(job, Mapping) and isinstance(job.get("type"), str) and job["type"] in JOBS
 
 
 def run_admin_jobs(

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from gennaker.api.admin_jobs import JOBS, is_admin, run_admin_jobs
+from gennaker.api.admin_jobs import is_admin, is_admin_job, run_admin_jobs
 from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS, Ref, TaskRequest, TaskView
 from gennaker.api.responses import json_response
@@ -38,7 +38,7 @@ def _submit(request: TaskRequest, services: Services, user: str | None, path_app
     description = request.description or ", ".join(str(j.get("type")) for j in request.job)
     if is_admin(request.job):
         execution = run_admin_jobs(services, application, description, request.job, user=user)
-    elif any(isinstance(j, dict) and j.get("type") in JOBS for j in request.job):
+    elif any(is_admin_job(j) for j in request.job):
         raise InvalidInput(
             "",
             [FieldError("$.job", "administrative jobs cannot be mixed with other stage types in one task")],
