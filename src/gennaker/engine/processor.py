@@ -233,13 +233,19 @@ class Processor:
                     raise RuntimeError("a handler that continues outside a transaction must not write")
                 return result
             services.queue.ack(conn, lease)
-            self._flush(ctx)
+            self._flush(ctx, lease.message.execution_id)
             return result
 
-    def _flush(self, ctx: HandlerContext, *, inline: bool = True) -> None:
+    def _flush(self, ctx: HandlerContext, owner: str | None) -> None:
+        """Send what the handlers pushed; handle inline the immediate ones for ``owner``, the
+        execution this transaction is about (None: handle nothing inline).
+
+        Never another execution's, even one the transaction loaded (StartWaitingExecutions loads the
+        waiter it starts): a handler that keeps failing for that execution would fail this one's
+        transaction with it, and each would be dead-lettered for the other's fault."""
         pending = deque(ctx.pushes)
         ctx.pushes = []
-        budget = self.inline_budget if inline else 0
+        budget = self.inline_budget if owner is not None else 0
         queue = self.services.queue
         while pending:
             push = pending.popleft()
@@ -248,7 +254,8 @@ class Processor:
                 budget > 0
                 and push.mode == "push"
                 and push.delay_ms == 0
-                and message.execution_id in ctx._loaded
+                and message.execution_id == owner
+                and owner in ctx._loaded
                 and self._inline(ctx, message)
             ):
                 budget -= 1
@@ -303,7 +310,7 @@ class Processor:
             dead_letters.handle(ctx, message, letter.reason)
             # Queued, never handled inline: if the terminal message fails as well, it is retried and
             # dies on its own (and escalates) instead of rolling this reaction back with it.
-            self._flush(ctx, inline=False)
+            self._flush(ctx, None)
 
 
 async def drain(processor: Processor, *, clock: Any = None, limit: int = 1_000_000) -> int:
