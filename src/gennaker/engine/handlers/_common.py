@@ -38,6 +38,8 @@ def fail_execution(ctx: HandlerContext, execution: Execution, reason: str) -> No
     """End an execution TERMINAL with a reason (invalid ids, unknown task types, dead messages)."""
     if execution.status.is_complete:
         return
+    if execution.status == S.NOT_STARTED:
+        gates.unpark(ctx, execution)  # a waiter that will never start must leave the line
     execution.status = S.TERMINAL
     execution.end_time = ctx.now_ms
     execution.extra.setdefault("errors", []).append(reason)
