@@ -114,6 +114,21 @@ async def _database_down(request: Request, exc: Exception) -> Response:
     return error_response(503, "the database is unavailable; try again shortly")
 
 
+async def _overflow(request: Request, exc: Exception) -> Response:
+    # A number from the request too large for the database (SQLite binds 64-bit integers only):
+    # the caller's input, not a server fault, whichever route let it through.
+    log.warning("number out of range in %s %s: %s", request.method, request.url.path, exc)
+    return error_response(400, "a number in the request is out of range (integers must fit in 64 bits)")
+
+
+async def _data_error(request: Request, exc: Exception) -> Response:
+    # PostgreSQL refusing a value from the request (a number out of range, a string too long).
+    assert isinstance(exc, sa.exc.DataError)
+    detail = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+    log.warning("value refused by the database in %s %s: %s", request.method, request.url.path, detail)
+    return error_response(400, f"a value in the request does not fit: {detail}")
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error handling %s %s", request.method, request.url.path)
     return error_response(500, "internal error; the server log has the details")
@@ -157,4 +172,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DatabaseUnavailable, _database_down)
     app.add_exception_handler(sa.exc.OperationalError, _database_down)
+    app.add_exception_handler(OverflowError, _overflow)
+    app.add_exception_handler(sa.exc.DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)
