@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -55,6 +56,7 @@ class Processor:
         self.inline_budget = inline_budget
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
         self.handled = 0
 
     # -- the loop --------------------------------------------------------------------------------
@@ -62,6 +64,7 @@ class Processor:
     async def run(self, stop: asyncio.Event) -> None:
         """Lease and handle messages until ``stop`` is set; then finish what is in flight."""
         loop = asyncio.get_running_loop()
+        self._stop = stop
         self._wake = asyncio.Event()
         wake = self._wake
 
@@ -165,8 +168,28 @@ class Processor:
                 log.warning("database unavailable handling %s: %s", message.kind, exc)
             else:
                 log.exception("handler for %s of execution %s failed", message.kind, message.execution_id)
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.services.queue.release, lease, delay)
+            await self._give_back(lease, delay)
+
+    async def _give_back(self, lease: Lease, delay_ms: int) -> None:
+        """Release a failed delivery. While the database is unreachable, keep trying (backing off)
+        until the lease would run out anyway: a message caught in flight by an outage is handled
+        again soon after the database returns, not a whole lease later."""
+        # Measured on the monotonic clock: an injected clock may stand still.
+        deadline = time.monotonic() + max(0, lease.expires_at - self.services.clock.now_ms()) / 1000
+        pause = 0.2
+        while True:
+            try:
+                await asyncio.to_thread(self.services.queue.release, lease, delay_ms)
+                return
+            except DatabaseUnavailable:
+                stopping = self._stop is not None and self._stop.is_set()
+                if stopping or time.monotonic() + pause >= deadline:
+                    return  # the lease running out gives the message back
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+            except Exception:
+                log.exception("could not give back %s", lease.message.kind)
+                return
 
     async def _run_task(self, lease: Lease, message: m.RunTask) -> None:
         def prepare(ctx: HandlerContext) -> Any:
