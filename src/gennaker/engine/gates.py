@@ -40,6 +40,9 @@ def _serialize(ctx: HandlerContext, key: str) -> None:
     if ctx.conn.dialect.name == "postgresql":
         digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
         ctx.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
+        # The lock may have been held by a transaction that ended an execution after this one began:
+        # what happens from here on happens after that (SQLite takes its lock before the clock is read).
+        ctx.now_ms = max(ctx.now_ms, ctx.services.clock.now_ms())
 
 
 def concurrency_block(ctx: HandlerContext, execution: Execution) -> Blocked | None:
