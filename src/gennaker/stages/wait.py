@@ -11,19 +11,7 @@ from typing import Any
 from gennaker.engine.contracts import BaseStage, BaseTask, TaskResult, TaskRun, TaskSpec
 from gennaker.engine.registry import Registry
 from gennaker.model.execution import Stage
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
+from gennaker.stages._common import as_number
 
 
 class WaitTask(BaseTask):
@@ -35,7 +23,7 @@ class WaitTask(BaseTask):
         """Check the clock."""
         if run.context.get("skipRemainingWait") is True:
             return TaskResult.succeeded()
-        seconds = _number(run.context.get("waitTime", 0))
+        seconds = as_number(run.context.get("waitTime", 0))
         if seconds is None:
             return TaskResult.terminal(
                 f"waitTime must be a number of seconds, got {run.context.get('waitTime')!r}"
@@ -57,7 +45,7 @@ class WaitUntilTask(BaseTask):
         """Check the clock."""
         if run.context.get("skipRemainingWait") is True:
             return TaskResult.succeeded()
-        due = _number(run.context.get("epochMillis"))
+        due = as_number(run.context.get("epochMillis"))
         if due is None:
             return TaskResult.terminal(
                 f"epochMillis must be a number, got {run.context.get('epochMillis')!r}"
