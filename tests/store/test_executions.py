@@ -382,3 +382,20 @@ def test_correlation_ids_find_the_execution_and_are_unique(db: Database, repo: E
     duplicate["trigger"] = dict(data["trigger"])
     with pytest.raises(sa.exc.IntegrityError):
         insert(db, repo, duplicate)
+
+
+def test_stages_inserted_in_the_middle_keep_the_order_on_reload(
+    db: Database, repo: ExecutionRepository
+) -> None:
+    execution = insert(db, repo, spinnaker_execution())
+    before = [s.id for s in execution.stages]
+    added = copy.deepcopy(execution.stages[0])
+    added.id = new_ulid()
+    added.ref_id = "1<1"
+    added.parent_stage_id = execution.stages[0].id
+    added.synthetic_stage_owner = "STAGE_BEFORE"
+    execution.stages.insert(0, added)
+    with db.transaction() as conn:
+        repo.save(conn, execution)
+    reloaded = load(db, repo, execution.id)
+    assert [s.id for s in reloaded.stages] == [added.id, *before]

@@ -254,6 +254,7 @@ class Execution:
     #: What the store last read or wrote, so a save writes only what changed (not part of the JSON).
     stored: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
     stored_version: int = field(default=0, repr=False, compare=False)
+    stored_positions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     # -- lookups ---------------------------------------------------------------------------------
 

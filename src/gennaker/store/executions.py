@@ -90,10 +90,15 @@ class ExecutionRepository:
 
     def _write_stages(self, conn: Connection, execution: Execution, stages: Iterable[Stage]) -> None:
         inserts = []
+        positions = execution.stored_positions
         for position, stage in enumerate(stages):
             body = jsonlib.dumpb(stage.to_json())
             before = execution.stored.get(stage.id)
             if before == body:
+                if positions.get(stage.id) != position:
+                    # Synthetic stages inserted before this one moved it: keep the stored order.
+                    conn.execute(st_t.update().where(st_t.c.id == stage.id).values(position=position))
+                    positions[stage.id] = position
                 continue
             row = {
                 "id": stage.id,
@@ -108,6 +113,7 @@ class ExecutionRepository:
             else:
                 conn.execute(st_t.update().where(st_t.c.id == stage.id).values(**row))
             execution.stored[stage.id] = body
+            positions[stage.id] = position
         if inserts:
             conn.execute(st_t.insert(), inserts)
 
@@ -162,6 +168,7 @@ class ExecutionRepository:
         execution = Execution.from_json(data)
         execution.stored_version = version
         execution.stored = {_HEADER: body.encode()}
+        execution.stored_positions = {r.id: i for i, r in enumerate(stage_rows)}
         for r in stage_rows:
             execution.stored[r.id] = r.body.encode()
         return execution
