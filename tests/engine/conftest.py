@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from gennaker.clock import FrozenClock
-from gennaker.model.execution import Execution
+from gennaker.model.execution import Execution, Stage
 from gennaker.services import Services
 from gennaker.testing import make_services, run_until_idle
 from tests.engine.fakes import EngineTestPlugin
@@ -21,7 +21,7 @@ class Harness:
 
     def start(self, stages: list[dict[str, Any]], **config: Any) -> Execution:
         body = {
-            "application": "app",
+            "application": config.pop("application", "app"),
             "name": config.pop("name", "pipe"),
             "id": config.pop("id", "cfg-1"),
             "stages": stages,
@@ -37,7 +37,7 @@ class Harness:
         with self.services.db.read() as conn:
             return self.services.executions.load(conn, execution_id)
 
-    def stage(self, execution_id: str, ref_id: str) -> Any:
+    def stage(self, execution_id: str, ref_id: str) -> Stage:
         stage = self.get(execution_id).stage_by_ref_id(ref_id)
         assert stage is not None, ref_id
         return stage

@@ -12,31 +12,16 @@ from typing import Any
 
 import pytest
 
-from gennaker.clock import FrozenClock
-from gennaker.model.execution import Execution, Stage
+from gennaker.model.execution import Execution
 from gennaker.services import Services
 from gennaker.testing import make_services, run_until_idle
+from tests.engine.conftest import Harness as EngineHarness
 from tests.engine.fakes import EngineTestPlugin
 from tests.stages.http_service import Service, serving
 
 
-class Harness:
-    """Services plus shortcuts: start a pipeline, run the engine, read the execution back."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.clock: FrozenClock = services.clock  # type: ignore[assignment]
-
-    def start(self, stages: list[dict[str, Any]], **config: Any) -> Execution:
-        body = {
-            "application": config.pop("application", "app"),
-            "name": config.pop("name", "pipe"),
-            "id": config.pop("id", "cfg-1"),
-            "stages": stages,
-        }
-        body.update(config)
-        trigger = body.pop("trigger", None)
-        return self.services.launcher.start_pipeline(body, trigger)
+class Harness(EngineHarness):
+    """The engine tests' harness, plus saving configs and waiting on work outside the engine."""
 
     def save_pipeline(self, config: dict[str, Any]) -> dict[str, Any]:
         with self.services.db.transaction() as conn:
@@ -60,15 +45,6 @@ class Harness:
     def run_until_complete(self, execution_id: str, **kwargs: Any) -> Execution:
         self.run_until(lambda: self.get(execution_id).status.is_complete, **kwargs)
         return self.get(execution_id)
-
-    def get(self, execution_id: str) -> Execution:
-        with self.services.db.read() as conn:
-            return self.services.executions.load(conn, execution_id)
-
-    def stage(self, execution_id: str, ref_id: str) -> Stage:
-        stage = self.get(execution_id).stage_by_ref_id(ref_id)
-        assert stage is not None, ref_id
-        return stage
 
 
 @pytest.fixture
