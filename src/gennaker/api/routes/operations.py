@@ -54,7 +54,8 @@ def patch_stage(
         ),
     ],
 ) -> Any:
-    """Merge into a stage's context (judgment, skipRemainingWait, manualSkip); returns the execution."""
+    """Merge what Deck sends (judgment, skipRemainingWait, manualSkip) into a stage's context; other
+    keys are refused (400). Returns the execution."""
     execution = services.operations.patch_stage(execution_id, stage_id, patch, user=user)
     return json_response(execution.to_json())
 
