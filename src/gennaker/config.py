@@ -98,6 +98,9 @@ class WorkerSettings(_Section):
     poll_interval_ms: int | None = Field(default=None, ge=5)
     #: Deliveries of one message before it is dead-lettered.
     max_attempts: int = Field(default=10, ge=1)
+    #: A worker renews its liveness row every third of this; once a row is this old, other
+    #: workers deliver the dead worker's messages again without waiting for their leases.
+    liveness_seconds: float = Field(default=30.0, gt=0)
 
 
 class EngineSettings(_Section):
