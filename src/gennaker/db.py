@@ -31,6 +31,20 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached; the caller may retry."""
 
 
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is unreachable (refused, dropped, locked), not a bug."""
+    if isinstance(exc, (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def outage_summary(exc: BaseException) -> str:
+    """One line saying why the database is unreachable (no traceback, no SQL)."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    return text[0] if text else type(cause).__name__
+
+
 def normalize_url(url: str) -> str:
     """Map Gennaker's URL schemes onto SQLAlchemy's driver URLs."""
     if url.startswith("memory://"):
