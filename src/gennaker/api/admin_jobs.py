@@ -23,6 +23,7 @@ from gennaker.errors import FieldError, GennakerError, InvalidInput, NotFound
 from gennaker.model.execution import ORCHESTRATION, Execution, Stage, Task
 from gennaker.model.ids import new_ulid
 from gennaker.model.pipeline import validate_pipeline
+from gennaker.model.redaction import redact, restore
 from gennaker.model.status import ExecutionStatus
 from gennaker.store import json as jsonlib
 from gennaker.store.schema import events as events_t
@@ -92,6 +93,8 @@ def check_config(services: Services, conn: Connection, config: Json) -> None:
 def save_pipeline(services: Services, conn: Connection, job: Json, user: str | None) -> Json:
     """Create or update a pipeline config (Orca's SavePipelineTask)."""
     config = decode_pipeline(job.get("pipeline"))
+    config_id = config.get("id")
+    config = restore(config, services.pipelines.find(conn, str(config_id)) if config_id else None)
     check_config(services, conn, config)
     saved = services.pipelines.save(conn, config, user=user, stale_check=job.get("staleCheck") is True)
     return {"pipeline.id": saved["id"], "pipeline.name": saved["name"]}
@@ -175,6 +178,12 @@ def run_admin_jobs(
     )
     for index, job in enumerate(jobs):
         context = {k: v for k, v in job.items() if k != "type"}
+        if "pipeline" in context:
+            # The task record is read back (GET /tasks/{id}): keep no secret there, even in base64.
+            try:
+                context["pipeline"] = redact(decode_pipeline(context["pipeline"]))
+            except InvalidInput:
+                pass
         stage = Stage(
             id=new_ulid(now),
             ref_id=str(index),

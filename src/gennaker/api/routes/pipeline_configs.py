@@ -12,6 +12,7 @@ from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS, Valid
 from gennaker.errors import FieldError, InvalidInput, NotFound
 from gennaker.model.pipeline import validate_pipeline
+from gennaker.model.redaction import redact, restore
 
 router = APIRouter(tags=["pipeline configs"], responses=ERRORS)
 
@@ -27,21 +28,23 @@ def list_configs(
     """An application's pipeline configs in Front50's order (404 for an unknown application)."""
     with services.db.read() as conn:
         services.applications.get(conn, application)
-        return services.pipelines.list_by_application(conn, application, name_filter=pipelineNameFilter)
+        return redact(
+            services.pipelines.list_by_application(conn, application, name_filter=pipelineNameFilter)
+        )
 
 
 @router.get("/applications/{application}/pipelineConfigs/{name}", response_model=dict[str, Any])
 def get_config(application: str, name: str, services: ServicesDep) -> Any:
     """One pipeline config by application and name (both ignoring case)."""
     with services.db.read() as conn:
-        return services.pipelines.get_by_name(conn, application, name)
+        return redact(services.pipelines.get_by_name(conn, application, name))
 
 
 @router.get("/pipelineConfigs/{config_id}", response_model=dict[str, Any])
 def get_config_by_id(config_id: str, services: ServicesDep) -> Any:
     """One pipeline config by id."""
     with services.db.read() as conn:
-        return services.pipelines.get(conn, config_id)
+        return redact(services.pipelines.get(conn, config_id))
 
 
 @router.post("/pipelines", response_model=dict[str, Any])
@@ -57,8 +60,9 @@ def save_config(
 
     Invalid configs are refused with 400 and every problem's JSON path."""
     with services.db.transaction() as conn:
+        config = _with_stored_secrets(services, conn, config)
         check_config(services, conn, config)
-        return services.pipelines.save(conn, config, user=user, stale_check=staleCheck)
+        return redact(services.pipelines.save(conn, config, user=user, stale_check=staleCheck))
 
 
 @router.post("/pipelines/validate", response_model=Valid)
@@ -77,8 +81,9 @@ def update_config(config_id: str, config: ConfigBody, services: ServicesDep, use
         raise InvalidInput("", [FieldError("$.id", f"must be {config_id!r}, the id in the path")])
     with services.db.transaction() as conn:
         services.pipelines.get(conn, config_id)
+        config = _with_stored_secrets(services, conn, {**config, "id": config_id})
         check_config(services, conn, config)
-        return services.pipelines.save(conn, {**config, "id": config_id}, user=user)
+        return redact(services.pipelines.save(conn, config, user=user))
 
 
 @router.delete("/pipelines/{application}/{name}", status_code=204)
@@ -104,7 +109,7 @@ def history(
         if not revisions:
             services.pipelines.get(conn, config_id)
     response.headers["X-Gennaker-Revisions"] = ",".join(str(r.revision) for r in revisions)
-    return [r.body for r in revisions]
+    return [redact(r.body) for r in revisions]
 
 
 @router.get("/pipelineConfigs/{config_id}/history/{revision}", response_model=dict[str, Any])
@@ -113,7 +118,7 @@ def get_revision(
 ) -> Any:
     """One saved version of a config."""
     with services.db.read() as conn:
-        return services.pipelines.get_revision(conn, config_id, revision).body
+        return redact(services.pipelines.get_revision(conn, config_id, revision).body)
 
 
 @router.post("/pipelineConfigs/{config_id}/history/{revision}/restore", response_model=dict[str, Any])
@@ -125,4 +130,11 @@ def restore_revision(
 ) -> Any:
     """Save an old version as the newest revision; returns the stored config."""
     with services.db.transaction() as conn:
-        return services.pipelines.restore(conn, config_id, revision, user=user)
+        return redact(services.pipelines.restore(conn, config_id, revision, user=user))
+
+
+def _with_stored_secrets(services: Any, conn: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Reads show secrets redacted; a config saved back with the placeholder keeps the stored value."""
+    config_id = config.get("id")
+    stored = services.pipelines.find(conn, str(config_id)) if config_id else None
+    return restore(config, stored)
