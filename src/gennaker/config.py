@@ -143,6 +143,8 @@ class Settings(_Section):
     webhook: Mapping[str, Any] = Field(default_factory=dict)
     notifications: Mapping[str, Any] = Field(default_factory=dict)
     docker: Mapping[str, Any] = Field(default_factory=dict)
+    #: Per stage type settings (``[stages.run_job_local]``), validated by the stage.
+    stages: Mapping[str, Any] = Field(default_factory=dict)
 
 
 _ENV_ALIASES: dict[str, tuple[str, ...]] = {

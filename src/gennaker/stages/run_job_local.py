@@ -1,7 +1,7 @@
 """``runJob`` with ``cloudProvider: "local"``: a command run as a process on the worker's host.
 
-Fields: ``command`` (argv list), ``waitForCompletion`` (default true), ``env`` (added to a minimal environment: PATH, HOME, LANG, LC_*,
-TZ, TMPDIR, USER, LOGNAME, plus GENNAKER_EXECUTION_ID/GENNAKER_STAGE_ID/GENNAKER_APPLICATION; the
+Fields: ``command`` (argv list), ``waitForCompletion`` (default true), ``env`` (added to a minimal
+environment: PATH, HOME, LANG, plus GENNAKER_EXECUTION_ID/GENNAKER_STAGE_ID/GENNAKER_APPLICATION; the
 worker's own environment, which holds its secrets, is not passed), ``workingDir`` (default: a fresh
 ``work`` directory beside the logs), ``stdin`` (text), ``jobRuntimeLimit`` (seconds, "90s"/"5m"/"2h"
 or ISO-8601 "PT1H"; default 2 hours).
@@ -20,6 +20,9 @@ stdout become context keys (except keys the stage's own configuration uses) and 
 ``propertyFileContents``. Non-zero: TERMINAL with the exit code and the last lines of output in
 ``exception.details``. Past the runtime limit, or when the stage is canceled or times out, the whole
 process group gets SIGTERM, then SIGKILL after 5 s. ``read_logs`` serves the output to the API.
+
+Whether local jobs may run at all, and which commands and working directories, is
+``[stages.run_job_local]`` (run_job_policy.py): off by default when authentication is on.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from gennaker.engine.registry import Registry
 from gennaker.errors import NotFound
 from gennaker.model.execution import Execution, Stage
 from gennaker.stages._common import as_bool, attempt_key, duration_ms, failed, new_attempt
+from gennaker.stages.run_job_policy import LocalJobPolicy, RunJobLocalSettings, local_job_policy
 from gennaker.stages.run_job_process import (
     JobPaths,
     adopt,
@@ -55,7 +59,8 @@ if TYPE_CHECKING:
 
 DEFAULT_RUNTIME_LIMIT_MS = 2 * 3600 * 1000
 KILL_GRACE_S = 5.0
-_KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR", "USER", "LOGNAME")
+#: All a job gets of the server's environment (which holds its secrets); the stage's ``env`` adds.
+_KEPT_ENV = ("PATH", "HOME", "LANG")
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 _JOB_KEYS = ("localJob", "jobStatus", "completionDetails", "propertyFileContents")
 
@@ -109,6 +114,9 @@ class StartLocalJobTask(BaseTask):
 
     pure = False
 
+    def __init__(self, policy: LocalJobPolicy | None = None) -> None:
+        self.policy = policy or LocalJobPolicy(RunJobLocalSettings(enabled=True), auth_enabled=False)
+
     async def execute(self, run: TaskRun) -> TaskResult:
         """Validate, then spawn."""
         ctx = run.context
@@ -132,8 +140,15 @@ class StartLocalJobTask(BaseTask):
                 return failed(f"workingDir {cwd!r} does not exist on the worker")
             env = _environment(run, env_config)
             workdir = str(cwd) if cwd is not None else str(paths.workspace)
-            if find_command(argv[0], env["PATH"], workdir) is None:
+            executable = find_command(argv[0], env["PATH"], workdir)
+            if executable is None:
                 return failed(f"Command {argv[0]!r} not found (PATH={env['PATH']})")
+            # Allow-list names resolve on the server's PATH: a stage's own env PATH must not
+            # make its "make" the allowed one.
+            server_path = os.environ.get("PATH", _DEFAULT_PATH)
+            refusal = self.policy.refusal(executable, server_path, workdir, str(paths.workspace))
+            if refusal is not None:
+                return failed(refusal)
             stdin = ctx.get("stdin")
             record = await asyncio.to_thread(
                 spawn,
@@ -334,6 +349,6 @@ def read_logs(
 
 def register(registry: Registry, settings: Any) -> None:
     """Add the local runJob flavour."""
-    registry.add_task("startLocalJobTask", StartLocalJobTask())
+    registry.add_task("startLocalJobTask", StartLocalJobTask(local_job_policy(settings)))
     registry.add_task("waitOnLocalJobTask", WaitOnLocalJobTask())
     registry.add_stage(LocalRunJobStage())
