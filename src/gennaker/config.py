@@ -121,6 +121,17 @@ class ExpressionSettings(_Section):
     url_max_bytes: int = Field(default=1_000_000, ge=1_024)
 
 
+class EventSettings(_Section):
+    """The event log (``events``: the audit trail, the outbox, ``GET /events``)."""
+
+    #: Events older than this are deleted (once the outbox dispatcher has acted on them).
+    retention_days: float = Field(default=30.0, gt=0)
+    #: At most this many ``trigger.rejected`` events per application per window are recorded; the
+    #: last one says that further rejections are not recorded until the window has passed.
+    rejected_per_window: int = Field(default=20, ge=1)
+    rejected_window_seconds: int = Field(default=3600, ge=1)
+
+
 class SchedulerSettings(_Section):
     """The scheduler role (cron, registry polling)."""
 
@@ -139,6 +150,7 @@ class Settings(_Section):
     engine: EngineSettings = EngineSettings()
     expressions: ExpressionSettings = ExpressionSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    events: EventSettings = EventSettings()
     #: Sections owned by later subsystems (webhook, notifications, docker, ...), validated there.
     webhook: Mapping[str, Any] = Field(default_factory=dict)
     notifications: Mapping[str, Any] = Field(default_factory=dict)

@@ -195,16 +195,27 @@ def start(
 def reject(
     services: Services, candidate: Candidate, trigger: Mapping[str, Any], *, source: str, reason: str
 ) -> None:
-    """Record that a matching trigger did not start its pipeline, and why."""
+    """Record that a matching trigger did not start its pipeline, and why: at most
+    ``[events] rejected_per_window`` such events per application per window (any sender can make
+    a webhook match a source and miss a constraint, so an unbounded log would be theirs to fill)."""
     log.info("trigger %s of pipeline %s rejected: %s", source, candidate.config_id, reason)
+    limits = services.settings.events
+    now = services.clock.now_ms()
+    application = _application(candidate.config)
+    body: Json = {**_trigger_summary(candidate, trigger, source), "reason": reason}
     with services.db.transaction() as conn:
-        events.record(
-            conn,
-            ts=services.clock.now_ms(),
-            type_=events.TRIGGER_REJECTED,
-            application=_application(candidate.config),
-            body={**_trigger_summary(candidate, trigger, source), "reason": reason},
-        )
+        since = now - limits.rejected_window_seconds * 1000
+        recorded = events.count_since(conn, events.TRIGGER_REJECTED, since, application)
+        if recorded >= limits.rejected_per_window:
+            return  # the last one recorded already says that the rest are not
+        if recorded + 1 == limits.rejected_per_window:
+            body["rateLimited"] = True
+            body["reason"] = (
+                f"{reason} (limit of {limits.rejected_per_window} rejections per "
+                f"{limits.rejected_window_seconds} s for application {application} reached: "
+                "further rejections are not recorded until the window has passed)"
+            )
+        events.record(conn, ts=now, type_=events.TRIGGER_REJECTED, application=application, body=body)
 
 
 def record_error(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from gennaker import events
 from gennaker.db import is_outage, outage_summary
 from gennaker.events import EventRecord
 from gennaker.model.execution import Execution
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 LEASE_TTL_MS = 30_000
 INTERVAL_S = 1.0
 ROLES = ("echo.cron", "igor.docker", "echo.dispatcher")
+#: Old events are deleted at most this often, in short transactions of a few thousand rows.
+PRUNE_INTERVAL_MS = 60_000
+PRUNE_MAX_PER_ROUND = 50_000
 #: While the database is unreachable a role is tried again after 1 s, 2 s, 4 s ... up to a minute.
 OUTAGE_BACKOFF_MS = 1_000
 OUTAGE_BACKOFF_MAX_MS = 60_000
@@ -76,6 +80,7 @@ class Scheduler:
         self.docker = DockerPoller(services, self.client)
         self.sender = NotificationSender(services)
         self.dispatcher = Dispatcher(services, [self._pipeline_triggers, self._notifications])
+        self._next_prune_at = 0
         #: role -> (failed attempts in a row, when to try again): an outage is reported once.
         self._outages: dict[str, tuple[int, int]] = {}
         self.leases = {
@@ -99,11 +104,34 @@ class Scheduler:
         done: dict[str, Any] = {}
         done["cron"] = await self._role("echo.cron", lambda: asyncio.to_thread(self._cron))
         done["docker"] = await self._role("igor.docker", self._docker)
-        done["dispatched"] = await self._role(
-            "echo.dispatcher", lambda: asyncio.to_thread(self.dispatcher.run_once)
-        )
+        done["dispatched"] = await self._role("echo.dispatcher", lambda: asyncio.to_thread(self._dispatch))
         done["notifications"] = await self._guard("notifications", self.sender.run_once)
         return done
+
+    def _dispatch(self) -> int:
+        handled = self.dispatcher.run_once()
+        now = self.services.clock.now_ms()
+        if now >= self._next_prune_at:
+            self._next_prune_at = now + PRUNE_INTERVAL_MS
+            self.prune_events()
+        return handled
+
+    def prune_events(self) -> int:
+        """Delete events past ``[events] retention_days`` that the dispatcher has acted on."""
+        cutoff = self.services.clock.now_ms() - int(self.services.settings.events.retention_days * 86_400_000)
+        position = self.dispatcher.position()
+        total = 0
+        while True:
+            with self.services.db.transaction() as conn:
+                deleted = events.prune(conn, before_ts=cutoff, up_to_id=position)
+            total += deleted
+            if deleted == 0 or total >= PRUNE_MAX_PER_ROUND:
+                break
+        if total:
+            log.info(
+                "deleted %d event(s) older than %g days", total, self.services.settings.events.retention_days
+            )
+        return total
 
     def _cron(self) -> int:
         return len(self.cron.tick(self.configs.candidates("cron")))
