@@ -62,6 +62,8 @@ class Database:
         sa_url = normalize_url(url)
         self.dialect: Dialect = "postgresql" if sa_url.startswith("postgresql") else "sqlite"
         self._write_lock = threading.RLock()
+        # Per thread: how many write transactions of this database it has open (see in_transaction).
+        self._open = threading.local()
         self.engine: Engine
         if self.dialect == "sqlite":
             self.engine = self._sqlite_engine(sa_url, echo)
@@ -115,12 +117,21 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A write transaction: commit on success, roll back on any exception."""
-        if self.is_sqlite:
-            with self._write_lock, self._connect(write=True) as conn, self._begin(conn):
-                yield conn
-        else:
-            with self._connect(write=True) as conn, self._begin(conn):
-                yield conn
+        self._open.depth = getattr(self._open, "depth", 0) + 1
+        try:
+            if self.is_sqlite:
+                with self._write_lock, self._connect(write=True) as conn, self._begin(conn):
+                    yield conn
+            else:
+                with self._connect(write=True) as conn, self._begin(conn):
+                    yield conn
+        finally:
+            self._open.depth -= 1
+
+    def in_transaction(self) -> bool:
+        """Whether the calling thread has a write transaction of this database open (on SQLite it
+        then holds the single write lock: nothing slow may happen in it)."""
+        return bool(getattr(self._open, "depth", 0))
 
     # -- after-commit callbacks ------------------------------------------------------------------
     # SQLAlchemy's "commit" event fires *before* the COMMIT is sent, so it cannot tell that a

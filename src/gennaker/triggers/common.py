@@ -159,17 +159,24 @@ def start(
     config_id = candidate.config_id
     trigger_info = _trigger_summary(candidate, trigger, source)
     try:
+        correlation_id = trigger.get("correlationId")
+        if correlation_id:
+            with services.db.read() as conn:
+                existing = services.executions.id_for_correlation(conn, str(correlation_id))
+            if existing is not None and guard is None:
+                return StartResult(config_id, existing, duplicate=True)
+        # Built outside the transaction: the config's expressions (all of them under
+        # spelEvaluator v3) may fetch URLs, which must not hold the database's write lock.
+        execution = services.launcher.prepare_pipeline(
+            None, config, trigger, user=trigger.get("user"), origin=ORIGIN
+        )
         with services.db.transaction() as conn:
             if guard is not None and not guard(conn):
                 return StartResult(config_id, duplicate=True)
-            correlation_id = trigger.get("correlationId")
             if correlation_id:
                 existing = services.executions.id_for_correlation(conn, str(correlation_id))
                 if existing is not None:
                     return StartResult(config_id, existing, duplicate=True)
-            execution = services.launcher.prepare_pipeline(
-                conn, config, trigger, user=trigger.get("user"), origin=ORIGIN
-            )
             services.launcher.enqueue(conn, execution)
             events.record(
                 conn,
