@@ -20,7 +20,7 @@ from gennaker.store.schema import events as events_t
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 ANONYMOUS = "[anonymous]"
 #: Stage-config keys that are stage attributes, not context.
@@ -62,7 +62,7 @@ def apply_parameters(config: Mapping[str, Any], supplied: Mapping[str, Any] | No
 class Launcher:
     """Creates executions and queues their start."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: EngineServices) -> None:
         self.services = services
 
     def start_pipeline(
