@@ -26,6 +26,7 @@ from gennaker.model.pipeline import validate_pipeline
 from gennaker.model.status import ExecutionStatus
 from gennaker.store import json as jsonlib
 from gennaker.store.schema import events as events_t
+from gennaker.templates.plan import TemplatePlanner, is_templated
 
 if TYPE_CHECKING:
     from gennaker.services import Services
@@ -85,8 +86,26 @@ def check_config(services: Services, conn: Connection, config: Json) -> None:
     errors = validate_pipeline(config, known_stage_type=services.registry.has_stage)
     if errors:
         raise InvalidInput("", errors)
+    check_templated(services, conn, config)
     if not services.applications.exists(conn, str(config["application"])):
         raise NotFound(f"application {config['application']} does not exist; create it first")
+
+
+def check_templated(services: Services, conn: Connection, config: Json) -> None:
+    """A templated config must plan (template found, variables typed, stages placed) into a valid
+    pipeline; the planned pipeline's problems are reported with the template named."""
+    if not is_templated(config):
+        return
+    planned, used = TemplatePlanner(services.templates).plan(conn, config)
+    errors = validate_pipeline(planned, known_stage_type=services.registry.has_stage)
+    if errors:
+        raise InvalidInput(
+            "",
+            [
+                FieldError(e.path, f"{e.message} (in the pipeline planned from {used.reference})")
+                for e in errors
+            ],
+        )
 
 
 def save_pipeline(services: Services, conn: Connection, job: Json, user: str | None) -> Json:

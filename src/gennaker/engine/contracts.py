@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gennaker.queue.base import Queue
     from gennaker.store.executions import ExecutionRepository
     from gennaker.store.pipelines import PipelineConfigRepository
+    from gennaker.store.templates import PipelineTemplateRepository
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,8 @@ class EngineServices(Protocol):
     def executions(self) -> ExecutionRepository: ...
     @property
     def pipelines(self) -> PipelineConfigRepository: ...
+    @property
+    def templates(self) -> PipelineTemplateRepository: ...
     @property
     def evaluator(self) -> Evaluator: ...
     @property

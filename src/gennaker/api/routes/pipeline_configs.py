@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from gennaker.api.admin_jobs import check_config
+from gennaker.api.admin_jobs import check_config, check_templated
 from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS, Valid
 from gennaker.errors import FieldError, InvalidInput, NotFound
@@ -67,6 +67,8 @@ def validate_config(config: ConfigBody, services: ServicesDep) -> Any:
     errors = validate_pipeline(config, known_stage_type=services.registry.has_stage)
     if errors:
         raise InvalidInput("", errors)
+    with services.db.read() as conn:
+        check_templated(services, conn, config)
     return {"valid": True}
 
 
