@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gennaker.errors import FieldError, GennakerError, InvalidInput, NotFound
+from gennaker.gitops.settings import gitops_settings
+from gennaker.gitops.state import check_not_managed
 from gennaker.model.execution import ORCHESTRATION, Execution, Stage, Task
 from gennaker.model.ids import new_ulid
 from gennaker.model.pipeline import validate_pipeline
@@ -87,8 +89,29 @@ def check_config(services: Services, conn: Connection, config: Json) -> None:
     if errors:
         raise InvalidInput("", errors)
     check_templated(services, conn, config)
+    guard_managed(
+        services, conn, config_id=config.get("id"), application=config["application"], name=config["name"]
+    )
     if not services.applications.exists(conn, str(config["application"])):
         raise NotFound(f"application {config['application']} does not exist; create it first")
+
+
+def guard_managed(
+    services: Services,
+    conn: Connection,
+    *,
+    config_id: Any = None,
+    application: Any = None,
+    name: Any = None,
+) -> None:
+    """Conflict when a gitops repository manages the pipeline (it is changed in git, not here)."""
+    check_not_managed(
+        conn,
+        gitops_settings(services.settings),
+        config_id=str(config_id) if config_id else None,
+        application=str(application) if application else None,
+        name=str(name) if name else None,
+    )
 
 
 def check_templated(services: Services, conn: Connection, config: Json) -> None:
@@ -121,6 +144,7 @@ def delete_pipeline(services: Services, conn: Connection, job: Json, user: str |
     app, name = job.get("application"), job.get("pipeline")
     if not isinstance(app, str) or not isinstance(name, str):
         raise InvalidInput("", [FieldError("$", "application and pipeline (the name) are required")])
+    guard_managed(services, conn, application=app, name=name)
     if not services.pipelines.delete_by_name(conn, app, name):
         raise NotFound(f"No pipeline found with application {app}, name {name}")
     return {}
