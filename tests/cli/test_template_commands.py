@@ -22,12 +22,12 @@ def test_save_list_get_plan_and_delete(cli: Cli, tmp_path: Path) -> None:
     saved = cli("pipeline-templates", "save", "-f", str(template_file), "--tag", "stable")
     assert saved.exit_code == 0, saved.output
     listed = cli("pipeline-templates", "list", "-o", "json")
-    assert {(t["id"], t["tag"]) for t in json.loads(listed.output)} == {
+    assert {(t["id"], t["tag"]) for t in json.loads(listed.stdout)} == {
         ("base", "stable"),
         ("base", "latest"),
     }
     got = cli("pipeline-templates", "get", "--id", "base", "--tag", "stable")
-    assert json.loads(got.output)["metadata"]["name"] == "Base"
+    assert json.loads(got.stdout)["metadata"]["name"] == "Base"
 
     cli("application", "save", "--application-name", "shop", "--owner-email", "t@example.com")
     instance = {
@@ -42,7 +42,7 @@ def test_save_list_get_plan_and_delete(cli: Cli, tmp_path: Path) -> None:
     instance_file.write_text(json.dumps(instance))
     planned = cli("pipeline-templates", "plan", "-f", str(instance_file))
     assert planned.exit_code == 0, planned.output
-    assert json.loads(planned.output)["templateVariables"] == {"seconds": 3}
+    assert json.loads(planned.stdout)["templateVariables"] == {"seconds": 3}
 
     instance_file.write_text(json.dumps({**instance, "variables": {"seconds": "three"}}))
     refused = cli("pipeline-templates", "plan", "-f", str(instance_file))
@@ -51,4 +51,4 @@ def test_save_list_get_plan_and_delete(cli: Cli, tmp_path: Path) -> None:
 
     deleted = cli("pipeline-templates", "delete", "--id", "base")
     assert deleted.exit_code == 0, deleted.output
-    assert json.loads(cli("pipeline-templates", "list", "-o", "json").output) == []
+    assert json.loads(cli("pipeline-templates", "list", "-o", "json").stdout) == []
