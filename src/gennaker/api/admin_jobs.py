@@ -24,6 +24,7 @@ from gennaker.model.execution import ORCHESTRATION, Execution, Stage, Task
 from gennaker.model.ids import new_ulid
 from gennaker.model.pipeline import validate_pipeline
 from gennaker.model.status import ExecutionStatus
+from gennaker.model.trigger import with_trigger_defaults
 from gennaker.store import json as jsonlib
 from gennaker.store.schema import events as events_t
 
@@ -171,7 +172,7 @@ def run_admin_jobs(
         start_time=now,
         origin="api",
         authentication={"user": who, "allowedAccounts": []},
-        trigger={"type": "manual", "user": who, "parameters": {}, "artifacts": []},
+        trigger=with_trigger_defaults({"type": "manual"}, user=who),
     )
     for index, job in enumerate(jobs):
         context = {k: v for k, v in job.items() if k != "type"}
