@@ -191,12 +191,11 @@ class StageEvaluator:
         evaluateExpression endpoints and notification texts."""
         return ex.evaluate_in(text, self.context(execution, stage))
 
-    def evaluate_pipeline_config(self, config: dict[str, Any], trigger: Mapping[str, Any]) -> dict[str, Any]:
-        """The pipeline-start pass (v3: the whole config; v4: all but the stages), against only
-        ``trigger`` and ``templateVariables``; unknown keys are errors here, and a value that fails
-        keeps its text to be tried again at stage time."""
-        ctx = ex.EvaluationContext(
-            root=ex.pipeline_start_root(trigger, config.get("templateVariables")),
+    def _start_context(
+        self, trigger: Mapping[str, Any], template_variables: Any = None
+    ) -> ex.EvaluationContext:
+        return ex.EvaluationContext(
+            root=ex.pipeline_start_root(trigger, template_variables),
             user=str(trigger.get("user") or "anonymous"),
             url_fetcher=self._fetch,
             pipeline_id_lookup=self._pipeline_id,
@@ -204,6 +203,27 @@ class StageEvaluator:
             limits=self._limits,
             clock=self.services.clock,
         )
+
+    def evaluate_trigger(self, trigger: dict[str, Any]) -> dict[str, Any]:
+        """The trigger evaluated against itself, as Orca processes ``{trigger: raw}`` with the raw
+        trigger as root before a pipeline starts; a value that fails keeps its text."""
+        if not has_template(trigger):
+            return trigger
+        evaluated, _ = ex.evaluate_object(trigger, self._start_context(trigger))
+        return dict(evaluated)
+
+    def evaluate_with_trigger(self, value: Any, trigger: Mapping[str, Any]) -> Any:
+        """Any JSON value evaluated in the pipeline-start scope of ``trigger`` (failures keep text)."""
+        if not has_template(value):
+            return value
+        evaluated, _ = ex.evaluate_object(value, self._start_context(trigger))
+        return evaluated
+
+    def evaluate_pipeline_config(self, config: dict[str, Any], trigger: Mapping[str, Any]) -> dict[str, Any]:
+        """The pipeline-start pass (v3: the whole config; v4: all but the stages), against only
+        ``trigger`` and ``templateVariables``; unknown keys are errors here, and a value that fails
+        keeps its text to be tried again at stage time."""
+        ctx = self._start_context(trigger, config.get("templateVariables"))
         if not has_template({k: v for k, v in config.items() if k != "stages"}) and not has_template(
             config.get("stages")
         ):
