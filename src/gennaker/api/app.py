@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from gennaker import __version__
+from gennaker.api.cors import CorsMiddleware
 from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
 from gennaker.api.json_guard import JsonGuardMiddleware
 from gennaker.api.metrics import MetricsCollector
@@ -52,6 +53,8 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(AuthMiddleware, services=services)
     app.add_middleware(CatchAllMiddleware)
+    # Outermost, so preflights are answered before authentication and errors carry CORS headers.
+    app.add_middleware(CorsMiddleware, allowed_origins=services.settings.api.cors.allowed_origins)
     for name in ROUTER_MODULES:
         module = importlib.import_module(name)
         app.include_router(module.router)
