@@ -133,6 +133,26 @@ def delete_template(services: Services, conn: Connection, job: Json, user: str |
     return {}
 
 
+def upsert_project(services: Services, conn: Connection, job: Json, user: str | None) -> Json:
+    """Create or update a project (Orca's UpsertProjectTask; Deck's ProjectWriter.upsertProject)."""
+    project = job.get("project")
+    if not isinstance(project, dict):
+        raise InvalidInput("", [FieldError("$.project", "must be a project object")])
+    saved = services.projects.upsert(conn, project, user=user)
+    return {"project": saved}
+
+
+def delete_project(services: Services, conn: Connection, job: Json, user: str | None) -> Json:
+    """Delete a project by ``project.id`` (Deck's ProjectWriter.deleteProject)."""
+    project = job.get("project")
+    project_id = project.get("id") if isinstance(project, dict) else None
+    if not isinstance(project_id, str) or not project_id:
+        raise InvalidInput("", [FieldError("$.project.id", "is required")])
+    if not services.projects.delete(conn, project_id):
+        raise NotFound(f"Project not found (id: {project_id})")
+    return {}
+
+
 JOBS: dict[str, Job] = {
     "createApplication": create_application,
     "updateApplication": update_application,
@@ -143,6 +163,8 @@ JOBS: dict[str, Job] = {
     "createV2PipelineTemplate": save_template,
     "updateV2PipelineTemplate": save_template,
     "deleteV2PipelineTemplate": delete_template,
+    "upsertProject": upsert_project,
+    "deleteProject": delete_project,
 }
 
 
