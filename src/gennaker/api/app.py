@@ -15,6 +15,7 @@ from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
 from gennaker.api.json_guard import JsonGuardMiddleware
 from gennaker.api.metrics import MetricsCollector
 from gennaker.api.routes import ROUTER_MODULES
+from gennaker.api.search import SearchSources, builtin_search_sources
 from gennaker.api.stream_hub import EventHub
 from gennaker.authn.middleware import AuthMiddleware
 from gennaker.services import Services
@@ -24,8 +25,9 @@ executions and operator actions, ad-hoc tasks, live updates (Server-Sent Events)
 Errors are `{timestamp, status, error, message}` (plus `errors: [{path, message}]` for validation)."""
 
 
-def create_app(services: Services) -> FastAPI:
-    """The API over ``services``; every module in ROUTER_MODULES contributes its ``router``."""
+def create_app(services: Services, *, search_sources: SearchSources | None = None) -> FastAPI:
+    """The API over ``services``; every module in ROUTER_MODULES contributes its ``router``.
+    ``search_sources`` answer ``GET /search`` (default: applications, projects, pipelines)."""
     hub = EventHub(services)
 
     @asynccontextmanager
@@ -48,6 +50,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.state.events = hub
+    app.state.search_sources = search_sources if search_sources is not None else builtin_search_sources()
     app.state.metrics = MetricsCollector(services)
     install_error_handlers(app)
     app.add_middleware(JsonGuardMiddleware)
