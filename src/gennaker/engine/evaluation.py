@@ -186,6 +186,17 @@ class StageEvaluator:
         }
         return values, summary.to_json()
 
+    def evaluate_variable_list(
+        self, execution: Execution, stage: Stage, variables: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """evaluateVariables' ``[{key, value, description?}]`` evaluated as the stage would (under
+        v4 each keeps its ``sourceValue`` and its description is evaluated too), with the summary."""
+        sequential = ex.spel_version(execution.spel_evaluator) == "v4"
+        evaluated, summary = ex.evaluate_variables(
+            variables, self.context(execution, stage), sequential=sequential
+        )
+        return evaluated, summary.to_json()
+
     def evaluate_text(self, execution: Execution, stage: Stage | None, text: str) -> ex.EvaluationResult:
         """One template string in a stage's (or the execution's) scope; for the API's
         evaluateExpression endpoints and notification texts."""
