@@ -34,7 +34,9 @@ def has_template(value: Any) -> bool:
 
 
 class ExecutionView(Mapping[str, Any]):
-    """Spinnaker's execution JSON, computed key by key on first access."""
+    """Spinnaker's execution JSON, computed key by key on first access. It reads as Orca's Java
+    objects do: ``execution.Status``, ``execution.stages[0].Status`` and a task's ``.Status``
+    find ``status`` (ex.StageView, ex.bean_key)."""
 
     def __init__(self, execution: Execution) -> None:
         self._execution = execution
@@ -44,15 +46,24 @@ class ExecutionView(Mapping[str, Any]):
         return self._execution.header_json()
 
     @cached_property
-    def _stages(self) -> list[dict[str, Any]]:
-        return [stage_json(self._execution, s) for s in self._execution.stages]
+    def _stages(self) -> list[ex.StageView]:
+        return [ex.StageView(stage_json(self._execution, s)) for s in self._execution.stages]
 
-    def __getitem__(self, key: str) -> Any:
+    def _lookup(self, key: str) -> Any:
         if key == "stages":
             return self._stages
         if key == "context":
             return merged_outputs(self._execution)
         return self._header[key]
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._lookup(key)
+        except KeyError:
+            alt = ex.bean_key(key)
+            if alt is None:
+                raise
+            return self._lookup(alt)
 
     def __iter__(self) -> Iterator[str]:
         yield from self._header
