@@ -80,7 +80,9 @@ def test_pipeline_round_trip_validate_and_delete(cli: Cli, tmp_path: Path) -> No
         json.dumps({"application": "shop", "name": "x", "stages": [{"refId": "1", "type": "nope"}]})
     )
     invalid = cli("pipeline", "validate", "-f", str(bad))
-    assert invalid.exit_code == 1 and "$.stages[0].type: unknown stage type 'nope'" in invalid.stderr
+    assert (
+        invalid.exit_code == 1 and "$.stages[0].type: stage '1': unknown stage type 'nope'" in invalid.stderr
+    )
     assert cli("pipeline", "delete", "-a", "shop", "-n", "deploy").exit_code == 0
     assert cli("pipeline", "get", "-a", "shop", "-n", "deploy").exit_code == 1
 

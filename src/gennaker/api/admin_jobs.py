@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from gennaker.errors import FieldError, GennakerError, InvalidInput, NotFound
 from gennaker.model.execution import ORCHESTRATION, Execution, Stage, Task
 from gennaker.model.ids import new_ulid
-from gennaker.model.pipeline import validate_pipeline
+from gennaker.model.pipeline import ALLOW_UNAVAILABLE, Availability, stage_availability, validate_pipeline
 from gennaker.model.status import ExecutionStatus
 from gennaker.model.trigger import with_trigger_defaults
 from gennaker.store import json as jsonlib
@@ -81,9 +81,16 @@ def decode_pipeline(value: object, path: str = "$.pipeline") -> Json:
     raise InvalidInput("", [FieldError(path, "must be a pipeline object or base64 of its JSON")])
 
 
+def availability(services: Services) -> Availability:
+    """The stage types and cloud providers configured here, for save-time checks."""
+    registry = services.registry
+    return Availability(has_stage=registry.has_stage, provider_problem=registry.provider_problem)
+
+
 def check_config(services: Services, conn: Connection, config: Json) -> None:
-    """Validate a pipeline config for saving; its application must exist."""
-    errors = validate_pipeline(config, known_stage_type=services.registry.has_stage)
+    """Validate a pipeline config for saving (stage types and cloud providers configured here,
+    unless it sets allowUnavailableStages); its application must exist."""
+    errors = validate_pipeline(config, availability=availability(services))
     if errors:
         raise InvalidInput("", errors)
     if not services.applications.exists(conn, str(config["application"])):
@@ -113,11 +120,33 @@ def _template(job: Json) -> Json:
     return decode_pipeline(value, "$.pipelineTemplate")
 
 
+def check_template_stages(services: Services, template: Json) -> None:
+    """A template's stages get the save-time stage-type and provider checks of a pipeline (unless
+    the template sets allowUnavailableStages)."""
+    if template.get(ALLOW_UNAVAILABLE) is True:
+        return
+    pipeline = template.get("pipeline")
+    stages = pipeline.get("stages") if isinstance(pipeline, dict) else None
+    if not isinstance(stages, list):
+        return
+    checks = availability(services)
+    errors = [
+        error
+        for index, stage in enumerate(stages)
+        if isinstance(stage, dict)
+        for error in stage_availability(stage, f"$.pipeline.stages[{index}]", checks)
+    ]
+    if errors:
+        raise InvalidInput("", errors)
+
+
 def save_template(services: Services, conn: Connection, job: Json, user: str | None) -> Json:
     """Create (``createV2PipelineTemplate``) or update a v2 pipeline template under a tag."""
     tag = job.get("tag") if isinstance(job.get("tag"), str) else None
     create_only = job.get("type") == "createV2PipelineTemplate"
-    saved = services.templates.save(conn, _template(job), tag=tag, user=user, create_only=create_only)
+    template = _template(job)
+    check_template_stages(services, template)
+    saved = services.templates.save(conn, template, tag=tag, user=user, create_only=create_only)
     return {"pipelineTemplate.id": saved["id"], "tag": saved["tag"], "digest": saved["digest"]}
 
 

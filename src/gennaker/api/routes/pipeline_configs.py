@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from gennaker.api.admin_jobs import check_config
+from gennaker.api.admin_jobs import availability, check_config
 from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS, Valid
 from gennaker.errors import FieldError, InvalidInput, NotFound
@@ -64,7 +64,7 @@ def save_config(
 @router.post("/pipelines/validate", response_model=Valid)
 def validate_config(config: ConfigBody, services: ServicesDep) -> Any:
     """Validate a pipeline config without saving it: 200 ``{valid: true}``, or 400 with the problems."""
-    errors = validate_pipeline(config, known_stage_type=services.registry.has_stage)
+    errors = validate_pipeline(config, availability=availability(services))
     if errors:
         raise InvalidInput("", errors)
     return {"valid": True}
