@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from gennaker.expressions import evaluate
-
 from tests.expressions.cases import same
 from tests.expressions.conftest import NOW_MS, ev
 
