@@ -1,7 +1,7 @@
 """projects and application notifications; every stored trigger gets the keys Orca always writes
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0010
 Create Date: 2026-12-03 12:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
