@@ -10,9 +10,12 @@ from typing import Any
 
 from gennaker.api import create_app
 from gennaker.api.search import SearchSources, builtin_search_sources
+from gennaker.hookspecs import hookimpl
 from gennaker.services import Services
+from gennaker.testing import make_services
 from tests.api.conftest import create_application, save_pipeline
 from tests.api.live import SyncClient
+from tests.engine.fakes import EngineTestPlugin
 
 
 def _results(client: SyncClient, **params: Any) -> list[dict[str, Any]]:
@@ -83,3 +86,19 @@ def test_more_sources_plug_in(services: Services) -> None:
         assert _results(client, q="app1-", type="serverGroups", account="other") == []
     finally:
         client.close()
+
+
+class _SearchPlugin:
+    @hookimpl
+    def register_search_sources(self, sources: SearchSources, settings: Any) -> None:
+        sources.register(_Fixed())
+
+
+def test_plugins_add_sources_through_the_hook(database_url: str) -> None:
+    services = make_services(database_url, plugins=(EngineTestPlugin(), _SearchPlugin()))
+    client = SyncClient(create_app(services))
+    try:
+        assert _results(client, q="app1-", type="serverGroups")[0]["serverGroup"] == "app1-v001"
+    finally:
+        client.close()
+        services.close()

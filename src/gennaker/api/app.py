@@ -27,7 +27,8 @@ Errors are `{timestamp, status, error, message}` (plus `errors: [{path, message}
 
 def create_app(services: Services, *, search_sources: SearchSources | None = None) -> FastAPI:
     """The API over ``services``; every module in ROUTER_MODULES contributes its ``router``.
-    ``search_sources`` answer ``GET /search`` (default: applications, projects, pipelines)."""
+    ``search_sources`` answer ``GET /search`` (default: applications, projects, pipelines and what
+    plugins add through the ``register_search_sources`` hook)."""
     hub = EventHub(services)
 
     @asynccontextmanager
@@ -50,7 +51,10 @@ def create_app(services: Services, *, search_sources: SearchSources | None = Non
     )
     app.state.services = services
     app.state.events = hub
-    app.state.search_sources = search_sources if search_sources is not None else builtin_search_sources()
+    if search_sources is None:
+        search_sources = builtin_search_sources()
+        services.plugins.hook.register_search_sources(sources=search_sources, settings=services.settings)
+    app.state.search_sources = search_sources
     app.state.metrics = MetricsCollector(services)
     install_error_handlers(app)
     app.add_middleware(JsonGuardMiddleware)

@@ -6,6 +6,9 @@ groups, instances, load balancers) register theirs next to the built-in ones::
     sources.register(MyServerGroupSource())
     app = create_app(services, search_sources=sources)
 
+or, from a plugin, the ``register_search_sources(sources, settings)`` hook (called when the app is
+built without explicit sources).
+
 A source answers one ``type`` (Deck's search result type ids: ``applications``, ``projects``,
 ``serverGroups``, ...) with result objects carrying ``type`` and the fields Deck's UrlBuilder and
 result tables read for it. Matching is a case-insensitive substring of the query, as Clouddriver's
