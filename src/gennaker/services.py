@@ -20,9 +20,11 @@ from gennaker.policies.stored import StoredPolicies
 from gennaker.queue import open_queue
 from gennaker.queue.base import Queue
 from gennaker.store import migrate
+from gennaker.store.app_notifications import ApplicationNotificationRepository
 from gennaker.store.applications import ApplicationRepository
 from gennaker.store.executions import ExecutionRepository
 from gennaker.store.pipelines import PipelineConfigRepository
+from gennaker.store.projects import ProjectRepository
 from gennaker.store.templates import PipelineTemplateRepository
 
 
@@ -45,8 +47,12 @@ class Services:
     launcher: Launcher = field(init=False)
     operations: Operations = field(init=False)
     policies: PolicyEngine = field(init=False)
+    projects: ProjectRepository = field(init=False)
+    app_notifications: ApplicationNotificationRepository = field(init=False)
 
     def __post_init__(self) -> None:
+        self.projects = ProjectRepository(self.clock)
+        self.app_notifications = ApplicationNotificationRepository(self.clock)
         self.evaluator = StageEvaluator(self)
         self.launcher = Launcher(self)
         self.operations = Operations(self)

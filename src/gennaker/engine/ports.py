@@ -67,6 +67,20 @@ class Evaluator(Protocol):
         """Evaluate a pipeline config at start (trigger and template variables in scope)."""
         ...
 
+    def evaluate_trigger(self, trigger: dict[str, Any]) -> dict[str, Any]:
+        """The trigger evaluated against itself at start (Orca's DependentPipelineStarter)."""
+        ...
+
+    def evaluate_with_trigger(self, value: Any, trigger: Mapping[str, Any]) -> Any:
+        """A JSON value evaluated in the pipeline-start scope of ``trigger``."""
+        ...
+
+    def evaluate_variable_list(
+        self, execution: Execution, stage: Stage, variables: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """evaluateVariables' variables as the stage evaluates them (sourceValue kept under v4)."""
+        ...
+
 
 class PipelineStarter(Protocol):
     """Builds and queues executions (``engine.launcher.Launcher``)."""

@@ -20,7 +20,7 @@ from gennaker.gitops.git import Commit, GitError, GitMirror
 from gennaker.gitops.lines import line_of
 from gennaker.gitops.policies import apply_policies, check_policy, policy_changes, policy_errors
 from gennaker.gitops.settings import GitopsRepository, GitopsSettings, gitops_settings
-from gennaker.model.pipeline import validate_pipeline
+from gennaker.model.pipeline import ALLOW_UNAVAILABLE, Availability, validate_pipeline
 from gennaker.store.schema import gitops_managed as managed_t
 from gennaker.store.schema import gitops_state as state_t
 from gennaker.store.schema import gitops_syncs as syncs_t
@@ -110,6 +110,7 @@ class Gitops:
         templates = {d.key: d.body for d in documents if d.kind == TEMPLATE}
         planner = TemplatePlanner(self.services.templates)
         registry = self.services.registry
+        checks = Availability(has_stage=registry.has_stage, provider_problem=registry.provider_problem)
 
         def report(doc: Document, problems: list[FieldError]) -> None:
             text = files[doc.file].decode("utf-8", errors="replace")
@@ -125,7 +126,7 @@ class Gitops:
             if doc.kind == POLICY:
                 errors.extend(check_policy(conn, repository.name, doc, configured))
                 continue
-            problems = validate_pipeline(doc.body, known_stage_type=registry.has_stage)
+            problems = validate_pipeline(doc.body, availability=checks)
             application = str(doc.body["application"])
             if repository.applications and application not in repository.applications:
                 problems.append(
@@ -154,7 +155,15 @@ class Gitops:
             planned = plan_with(config, template)
         except InvalidInput as exc:
             return list(exc.errors) or [FieldError("$", str(exc))]
-        return validate_pipeline(planned, known_stage_type=self.services.registry.has_stage)
+        registry = self.services.registry
+        if config.get(ALLOW_UNAVAILABLE) is True:
+            return validate_pipeline(planned)
+        return validate_pipeline(
+            planned,
+            availability=Availability(
+                has_stage=registry.has_stage, provider_problem=registry.provider_problem
+            ),
+        )
 
     def _managed(self, conn: Connection, repository: str) -> dict[tuple[str, str], Any]:
         rows = conn.execute(sa.select(managed_t).where(managed_t.c.repository == repository))

@@ -92,10 +92,18 @@ def _start_first_step(ctx: HandlerContext, execution: Execution, stage: Stage) -
 def _should_skip(ctx: HandlerContext, execution: Execution, stage: Stage) -> bool:
     if execution.type != PIPELINE or stage.parent_stage_id is not None:
         return False
+    # Orca's OptionalStageSupport.isOptional: only the ``expression`` type makes a stage optional,
+    # and a null or blank expression leaves it enabled; any other result but true skips it.
     enabled = stage.context.get("stageEnabled")
-    if not isinstance(enabled, dict) or "expression" not in enabled:
+    if not isinstance(enabled, dict):
         return False
-    return not ctx.services.evaluator.stage_enabled(execution, stage, enabled.get("expression"))
+    kind = enabled.get("type")
+    if not isinstance(kind, str) or kind.lower() != "expression":
+        return False
+    expression = enabled.get("expression")
+    if expression is None or (isinstance(expression, str) and not expression.strip()):
+        return False
+    return not ctx.services.evaluator.stage_enabled(execution, stage, expression)
 
 
 def _past_expiry(ctx: HandlerContext, stage: Stage) -> bool:
