@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from gennaker.clock import FrozenClock
 from gennaker.services import Services
 from gennaker.testing import make_services
-from gennaker.triggers.scheduler import ROLES, Scheduler
+from gennaker.triggers.scheduler import Scheduler
 from tests.conftest import PostgresSchema, require_postgres
 from tests.engine.test_faults import TcpProxy
 from tests.triggers.conftest import save_pipeline
 
 LOGGER = "gennaker.triggers.scheduler"
 #: The lease-held roles, and the notification sender (which every scheduler runs).
-PARTS = (*ROLES, "notifications")
+PARTS = ("echo.cron", "igor.docker", "echo.dispatcher", "notifications")
 
 
 @pytest.fixture

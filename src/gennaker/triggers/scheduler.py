@@ -7,6 +7,7 @@ others:
 - ``igor.docker``: poll the Docker registries that are due (under a lease);
 - ``echo.dispatcher``: walk the event outbox, starting pipeline-triggered pipelines and queueing
   notifications (under a lease);
+- ``gennaker.gitops``: sync the gitops repositories that are due or asked for (under a lease);
 - send the notifications that are due (no lease: deliveries are claimed row by row, so every
   scheduler process may send).
 
@@ -30,6 +31,8 @@ import httpx
 from gennaker import events
 from gennaker.db import is_outage, outage_summary
 from gennaker.events import EventRecord
+from gennaker.gitops import state as gitops_state
+from gennaker.gitops.sync import Gitops
 from gennaker.model.execution import Execution
 from gennaker.notify import planner
 from gennaker.notify.sender import NotificationSender
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LEASE_TTL_MS = 30_000
 INTERVAL_S = 1.0
-ROLES = ("echo.cron", "igor.docker", "echo.dispatcher")
+ROLES = ("echo.cron", "igor.docker", "echo.dispatcher", "gennaker.gitops")
 #: Old events are deleted at most this often, in short transactions of a few thousand rows.
 PRUNE_INTERVAL_MS = 60_000
 PRUNE_MAX_PER_ROUND = 50_000
@@ -80,6 +83,7 @@ class Scheduler:
         self.docker = DockerPoller(services, self.client)
         self.sender = NotificationSender(services)
         self.dispatcher = Dispatcher(services, [self._pipeline_triggers, self._notifications])
+        self.gitops = Gitops(services)
         self._next_prune_at = 0
         #: role -> (failed attempts in a row, when to try again): an outage is reported once.
         self._outages: dict[str, tuple[int, int]] = {}
@@ -106,6 +110,8 @@ class Scheduler:
         done["docker"] = await self._role("igor.docker", self._docker)
         done["dispatched"] = await self._role("echo.dispatcher", lambda: asyncio.to_thread(self._dispatch))
         done["notifications"] = await self._guard("notifications", self.sender.run_once)
+        if self.gitops.settings.repositories:
+            done["gitops"] = await self._role("gennaker.gitops", lambda: asyncio.to_thread(self._gitops))
         return done
 
     def _dispatch(self) -> int:
@@ -132,6 +138,13 @@ class Scheduler:
                 "deleted %d event(s) older than %g days", total, self.services.settings.events.retention_days
             )
         return total
+
+    def _gitops(self) -> int:
+        with self.services.db.read() as conn:
+            names = gitops_state.due(conn, self.gitops.settings, self.services.clock.now_ms())
+        for name in names:
+            self.gitops.sync(name, reason="scheduled")
+        return len(names)
 
     def _cron(self) -> int:
         return len(self.cron.tick(self.configs.candidates("cron")))
