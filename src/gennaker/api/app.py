@@ -10,7 +10,9 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from gennaker import __version__
+from gennaker.api.body_limit import BodyLimitMiddleware
 from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
+from gennaker.api.host_guard import HostGuardMiddleware
 from gennaker.api.json_guard import JsonGuardMiddleware
 from gennaker.api.metrics import MetricsCollector
 from gennaker.api.routes import ROUTER_MODULES
@@ -51,7 +53,14 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(AuthMiddleware, services=services)
+    server = services.settings.server
+    if not services.settings.auth.enabled:
+        app.add_middleware(HostGuardMiddleware, allowed=server.allowed_hosts, public_url=server.public_url)
     app.add_middleware(CatchAllMiddleware)
+    # Outermost, so an oversized body is refused before anything else reads it.
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=server.max_body_bytes, max_config_bytes=server.max_config_body_bytes
+    )
     for name in ROUTER_MODULES:
         module = importlib.import_module(name)
         app.include_router(module.router)
