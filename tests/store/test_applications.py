@@ -105,7 +105,32 @@ def test_creating_an_existing_name_in_any_case_is_a_conflict(
     [
         ({"email": "a@b"}, [FieldError("$.name", "Application must have a non-empty name")]),
         ({"name": "  ", "email": "a@b"}, [FieldError("$.name", "Application must have a non-empty name")]),
-        ({"name": 7, "email": "a@b"}, [FieldError("$.name", "Application must have a non-empty name")]),
+        # Item 14 of issue #10: a number is not "empty"; say what to write instead.
+        (
+            {"name": 7, "email": "a@b"},
+            [FieldError("$.name", 'must be a string: write the name in quotes ("7")')],
+        ),
+        ({"name": ["shop"], "email": "a@b"}, [FieldError("$.name", "must be a string")]),
+        (
+            {"name": "a/b", "email": "a@b"},
+            [
+                FieldError(
+                    "$.name",
+                    "invalid application name 'a/b': use only letters, digits, '-', '_' and '.' "
+                    "(Frigga's naming rules; not only dots)",
+                )
+            ],
+        ),
+        (
+            {"name": "..", "email": "a@b"},
+            [
+                FieldError(
+                    "$.name",
+                    "invalid application name '..': use only letters, digits, '-', '_' and '.' "
+                    "(Frigga's naming rules; not only dots)",
+                )
+            ],
+        ),
         ({"name": "x" * 256, "email": "a@b"}, [FieldError("$.name", "must be at most 255 characters")]),
         ({"name": "shop"}, [FieldError("$.email", "Application must have a non-empty email")]),
         ({"name": "shop", "email": " "}, [FieldError("$.email", "Application must have a non-empty email")]),
