@@ -102,3 +102,20 @@ def test_config_saves_get_the_larger_cap(live: LiveServer) -> None:
         too_big = client.post("/pipelines", json={**config, "stages": stages})
         assert too_big.status_code == 413
         assert client.get("/applications/shop/pipelineConfigs").json()[0]["name"] == "big"
+
+
+def test_an_oversized_body_is_not_logged_as_a_server_error(
+    live: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Item 2 of issue #10: the cap is the caller's problem, not a traceback in the log."""
+    with httpx.Client(base_url=live.url) as client:
+
+        def chunks() -> Iterator[bytes]:
+            for _ in range(LIMIT // 4096 + 2):
+                yield b"a" * 4096
+
+        response = client.post(
+            "/applications", content=chunks(), headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 413
+    assert "unexpected error" not in caplog.text

@@ -12,7 +12,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gennaker.api.errors import error_response
+from gennaker.api.errors import BodyTooLarge, error_response
 
 #: Saves of configs: POST /pipelines, PUT /pipelines/{id}, POST /strategies, template create/update.
 _CONFIG_SAVES = (
@@ -20,10 +20,6 @@ _CONFIG_SAVES = (
     ("PUT", re.compile(r"/pipelines/[^/]+/?")),
     ("POST", re.compile(r"/v2/pipelineTemplates/(create|update/[^/]+)/?")),
 )
-
-
-class BodyTooLarge(Exception):
-    """Raised into a route that keeps reading a body past the cap."""
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -177,6 +177,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal error; the server log has the details")
 
 
+class BodyTooLarge(Exception):
+    """Raised into whatever reads a request body past the size cap (body_limit answers 413)."""
+
+
 class CatchAllMiddleware:
     """The last resort: an unexpected exception becomes a logged 500 in Gate's shape.
 
@@ -200,6 +204,8 @@ class CatchAllMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except BodyTooLarge:
+            raise  # not a bug: the body cap, outside this middleware, answers it
         except Exception:
             log.exception("unexpected error handling %s %s", scope.get("method"), scope.get("path"))
             if started:
