@@ -59,13 +59,15 @@ class Throttled(Exception):
 
 
 def _dummy_hash(hashes: list[str]) -> str:
-    """A hash no password matches, as costly to check as the configured users' hashes."""
-    iterations = DEFAULT_ITERATIONS
+    """A hash no password matches, as costly to check as the configured users' hashes (the
+    costliest of them; the default cost when none can be read)."""
+    counts = []
     for encoded in hashes:
         try:
-            iterations = max(iterations, parse_hash(encoded)[0])
+            counts.append(parse_hash(encoded)[0])
         except BadHash:
             continue
+    iterations = max(counts) if counts else DEFAULT_ITERATIONS
     return f"pbkdf2_sha256${iterations}${'00' * 16}${'00' * 32}"
 
 

@@ -136,7 +136,9 @@ def _is_id_column(name: str) -> bool:
     return name == "ID" or name.endswith(" ID")
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def table(
+    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], console: Console | None = None
+) -> None:
     """A rich table on stdout. Ids are never wrapped or cut (they are there to be copied); other
     cells are text as given (markup escaped) and fold when the terminal is narrow."""
     cells = [[c if isinstance(c, Text) else Text("-" if c is None else str(c)) for c in row] for row in rows]
@@ -149,7 +151,7 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
             grid.add_column(column, overflow="fold")
     for row in cells:
         grid.add_row(*row)
-    out.print(grid)
+    (console or out).print(grid)
 
 
 def cell_len(cell: Text) -> int:
