@@ -27,6 +27,7 @@ def services(sqlite_url: str) -> Iterator[Services]:
         plugins=(EngineTestPlugin(),),
         outbound__allow=["127.0.0.1"],
         expressions__url_timeout_seconds=60,
+        expressions__max_seconds=60,
     )
     yield made
     made.close()
