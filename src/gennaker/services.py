@@ -77,11 +77,15 @@ def build_services(
     """Wire every component from the settings (migrating the database unless told not to)."""
     clock = clock or SystemClock()
     db = Database(settings.database.url, pool_size=settings.database.pool_size)
-    if apply_migrations:
-        migrate.upgrade(db)
-    manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)
-    registry = Registry()
-    manager.hook.register_stages(registry=registry, settings=settings)
+    try:
+        if apply_migrations:
+            migrate.upgrade(db)
+        manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)
+        registry = Registry()
+        manager.hook.register_stages(registry=registry, settings=settings)
+    except BaseException:
+        db.dispose()  # a stage's invalid settings (ConfigError) must not leave connections open
+        raise
     return Services(
         settings=settings,
         clock=clock,
