@@ -90,11 +90,13 @@ class MannWhitneyClassifier:
                     return MetricClassification(Classification.NODATA_FAIL_METRIC, reason, 1.0, False)
                 return MetricClassification(Classification.NODATA, reason, 1.0, critical)
             return MetricClassification(Classification.PASS, None, 1.0, False)
-        if experiment.size == control.size and np.array_equal(np.sort(experiment), np.sort(control)):
+        experiment = np.sort(experiment)
+        control = np.sort(control)
+        if experiment.size == control.size and np.array_equal(experiment, control):
             return MetricClassification(
                 Classification.PASS, "The Canary and Baseline data are identical", 1.0, False
             )
-        if np.unique(np.concatenate((experiment, control))).size == 1:
+        if experiment[0] == experiment[-1] == control[0] == control[-1]:
             return MetricClassification(Classification.PASS, None, 1.0, False)
         return self._compare(name, control, experiment, direction, critical, rng)
 
@@ -107,13 +109,16 @@ class MannWhitneyClassifier:
         critical: bool,
         rng: np.random.Generator | None,
     ) -> MetricClassification:
-        if np.unique(experiment).size == 1 and np.unique(control).size == 1:
+        # Both sorted here.
+        if experiment[0] == experiment[-1] and control[0] == control[-1]:
             # Two different constants: every observation is tied within its side, which leaves no
             # rank information; Kayenta adds noise scaled to each side's value.
             generator = rng or np.random.default_rng()
             experiment = experiment + generator.normal(0.0, abs(float(experiment[0])) * 1e-5, experiment.size)
             control = control + generator.normal(0.0, abs(float(control[0])) * 1e-5, control.size)
-        result = mann_whitney(experiment, control, self.conf_level)
+            experiment.sort()
+            control.sort()
+        result = mann_whitney(experiment, control, self.conf_level, presorted=True)
         deviation = mean_ratio(control, experiment)
         effect = cles(control, experiment) if self.measure == "cles" else deviation
         bound = self.tolerance * abs(result.estimate)

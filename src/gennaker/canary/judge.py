@@ -47,6 +47,11 @@ def series(values: Sequence[Any] | None) -> Array:
     """A series from JSON: numbers, with null (or "NaN") a missing point."""
     if not values:
         return np.empty(0, dtype=np.float64)
+    try:
+        # numpy reads None as NaN for a float array.
+        return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
     out = np.empty(len(values), dtype=np.float64)
     for i, value in enumerate(values):
         if value is None:
