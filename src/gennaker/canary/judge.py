@@ -167,6 +167,12 @@ def classify_pair(config: Mapping[str, Any], pair: Mapping[str, Any]) -> Json:
         "critical": False,
         "muted": muted,
     }
+    fetch_error = _fetch_error(pair)
+    if fetch_error is not None:
+        # Not Kayenta's (whose fetch failure fails the run): the metric alone is Error, with why.
+        result["classification"] = Classification.ERROR.value
+        result["classificationReason"] = fetch_error
+        return _ordered(result)
     try:
         decided = classifier.classify(
             name,
@@ -189,6 +195,15 @@ def classify_pair(config: Mapping[str, Any], pair: Mapping[str, Any]) -> Json:
     result["resultMetadata"] = {"ratio": json_number(decided.deviation)}
     result["critical"] = decided.critical
     return _ordered(result)
+
+
+def _fetch_error(pair: Mapping[str, Any]) -> str | None:
+    attributes = pair.get("attributes") or {}
+    for side in ("control", "experiment"):
+        error = (attributes.get(side) or {}).get("error")
+        if error:
+            return f"Metric fetch failed ({side}): {error}"
+    return None
 
 
 _ORDER = (
