@@ -29,9 +29,9 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 # Debian packages for servers the tests start themselves: a Docker registry (docker triggers) and
-# openssl (a self-signed certificate for the SMTP STARTTLS test).
+# openssl (a self-signed certificate for the SMTP STARTTLS test) and Prometheus (canary metric source).
 system-deps:
-	@./scripts/system-deps.sh docker-registry openssl
+	@./scripts/system-deps.sh docker-registry openssl prometheus
 
 lint:
 	$(BIN)/ruff check src tests bench
