@@ -103,11 +103,12 @@ def _double(settings: Mapping[str, Any], default: float, name: str, *path: str) 
     return float(value)
 
 
-def _metric_config(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+def _metric_index(config: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    index: dict[str, Mapping[str, Any]] = {}
     for metric in config.get("metrics") or []:
-        if isinstance(metric, Mapping) and metric.get("name") == name:
-            return metric
-    raise JudgeError(f"Could not find metric config for {name}")
+        if isinstance(metric, Mapping):
+            index.setdefault(str(metric.get("name")), metric)  # the first of a name, as Kayenta's find
+    return index
 
 
 def _seed(pair: Mapping[str, Any]) -> int:
@@ -116,10 +117,14 @@ def _seed(pair: Mapping[str, Any]) -> int:
     return zlib.crc32(f"{pair.get('id')}|{pair.get('name')}".encode())
 
 
-def classify_pair(config: Mapping[str, Any], pair: Mapping[str, Any]) -> Json:
+def classify_pair(
+    config: Mapping[str, Any], pair: Mapping[str, Any], index: Mapping[str, Mapping[str, Any]] | None = None
+) -> Json:
     """One ``CanaryAnalysisResult`` for one metric set pair."""
     name = str(pair.get("name"))
-    metric = _metric_config(config, name)
+    metric = (index if index is not None else _metric_index(config)).get(name)
+    if metric is None:
+        raise JudgeError(f"Could not find metric config for {name}")
     analysis = metric.get("analysisConfigurations") or {}
     values = pair.get("values") or {}
     experiment = series(values.get("experiment"))
@@ -236,7 +241,8 @@ def judge(
     marginal_threshold: float,
 ) -> Json:
     """Judge the pairs against the config's metrics; Kayenta's ``CanaryJudgeResult``."""
-    results = [classify_pair(config, pair) for pair in pairs]
+    index = _metric_index(config)
+    results = [classify_pair(config, pair, index) for pair in pairs]
     classifier = config.get("classifier") or {}
     raw_weights = classifier.get("groupWeights") or {}
     weights = {}

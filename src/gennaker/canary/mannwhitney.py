@@ -146,7 +146,7 @@ class WilcoxonStatistic:
         sum_left = int(left.sum() if weights is None else (left * weights).sum())
         cross = 0
         sum_right = sum_left
-        if np.any(self._y_end[left] == z):
+        if (self._y_end.take(left) == z).any():
             # Some x - d equals some y: those y rank together with x (a tie across the samples).
             right = np.searchsorted(self.y, z, "right")
             tied = right - left

@@ -92,12 +92,12 @@ def mean(values: Array) -> float:
         return m + float(np.sum(values - m)) / n
 
 
-def sample_std(values: Array) -> float:
-    """Sample standard deviation (n - 1), 0 for one value."""
+def sample_std(values: Array, m: float | None = None) -> float:
+    """Sample standard deviation (n - 1), 0 for one value; ``m`` is the mean when known."""
     n = values.size
     if n < 2:
         return 0.0
-    m = mean(values)
+    m = mean(values) if m is None else m
     with np.errstate(invalid="ignore", over="ignore"):
         dev = values - m
         accum = float(np.sum(dev * dev))
@@ -125,8 +125,9 @@ def summary(values: Array) -> MetricStatistics:
     """min, max, mean, sample std and count; all zero for an empty series."""
     if values.size == 0:
         return MetricStatistics(0.0, 0.0, 0.0, 0.0, 0)
+    m = mean(values)
     return MetricStatistics(
-        float(np.min(values)), float(np.max(values)), mean(values), sample_std(values), int(values.size)
+        float(np.min(values)), float(np.max(values)), m, sample_std(values, m), int(values.size)
     )
 
 
