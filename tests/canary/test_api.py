@@ -253,3 +253,16 @@ def test_stored_pair_lists_with_missing_points(client: SyncClient) -> None:
     )
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["path"] == "$[0].values.control"
+
+
+def test_query_types(client: SyncClient, series: dict[Any, Any]) -> None:
+    body = config()
+    body["metrics"][0]["query"] = {"type": "prometheus", "metricName": "up", "labelBindings": ['job="shop"']}
+    config_id = create(client, body)
+    # No Prometheus account here: the run says so instead of guessing one.
+    response = client.post(f"/canary/{config_id}", json=request())
+    assert response.status_code == 400
+    assert "No metrics account serves query type 'prometheus'" in response.json()["message"]
+    body["metrics"][0]["query"] = {"type": "datadog", "metricName": "up"}
+    refused = client.post("/canaryConfig", json={**body, "name": "other"})
+    assert refused.json()["errors"][0]["path"] == "$.metrics[0].query.type"

@@ -216,3 +216,15 @@ def test_stage_configuration_errors(
     canary = done.stage_by_ref_id("1")
     assert canary is not None
     assert message in canary.context["exception"]["details"]["errors"][0]
+
+
+def test_few_points_give_kayentas_warning(harness: Harness, series: dict[Any, Any]) -> None:
+    series[("errors", "base")] = [({}, [1.0, 2.0, 1.0, 3.0, 2.0])]
+    series[("errors", "canary")] = [({}, [1.0, 2.0, 2.0, 1.0, 3.0])]
+    config_id = save_config(harness)
+    execution = harness.start([canary_stage({"canaryConfigId": config_id, "lifetimeDuration": "PT1M"})])
+    harness.run()
+    run = next(s for s in harness.get(execution.id).stages if s.type == "runCanary")
+    assert run.context["warnings"] == [
+        "One of the metrics returned fewer than 50 data points, which can reduce confidence in the final canary score."
+    ]

@@ -11,6 +11,7 @@ import anyio.to_thread
 from gennaker.canary.configs import QueryValidator, prepared
 from gennaker.canary.runner import RunOptions, run_canary
 from gennaker.canary.sources.base import MetricSourceRegistry
+from gennaker.canary.sources.prometheus import PrometheusMetricSource
 from gennaker.canary.store import (
     CanaryExecutionRepository,
     MetricSetPairListRepository,
@@ -31,7 +32,9 @@ def metric_sources(services: Services) -> MetricSourceRegistry:
 
 def query_validators(registry: MetricSourceRegistry) -> Mapping[str, QueryValidator]:
     """One query validator per query type."""
-    found: dict[str, QueryValidator] = {}
+    # Prometheus queries are checked even where no Prometheus account is configured yet, so that a
+    # config can be written before its account exists (a run then says which account is missing).
+    found: dict[str, QueryValidator] = {"prometheus": PrometheusMetricSource("", "").validate_query}
     for source in registry.all():
         found.setdefault(source.type, source.validate_query)
     return found
