@@ -42,7 +42,9 @@ def test_configs_and_judgments(live: LiveServer, tmp_path: Path, series: dict[An
     assert saved.exit_code == 0, saved.output
     config_id = saved.stdout.split(": ")[1].strip()
     listed = cli("canary", "config", "list", "-a", "shop")
-    assert "shop-golden" in listed.stdout and config_id in listed.stdout
+    assert "shop-golden" in listed.stdout
+    as_rows = json.loads(cli("canary", "config", "list", "-a", "shop", "-o", "json").stdout)
+    assert [c["id"] for c in as_rows] == [config_id]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(config(name="bad name")))
     refused = cli("canary", "config", "save", "-f", str(bad))
@@ -57,7 +59,7 @@ def test_configs_and_judgments(live: LiveServer, tmp_path: Path, series: dict[An
     assert "shop-golden: score 40.0 (Fail)" in shown.stdout
     assert "errors was classified as High" in shown.stdout
     assert "(n=60)" in shown.stdout
-    listing = cli("canary", "judgment", "list", "-a", "shop")
-    assert execution_id in listing.stdout
+    listing = json.loads(cli("canary", "judgment", "list", "-a", "shop", "-o", "json").stdout)
+    assert [run["pipelineId"] for run in listing] == [execution_id]
     as_json = json.loads(cli("canary", "judgment", "show", execution_id, "-o", "json").stdout)
     assert as_json["pipelineId"] == execution_id

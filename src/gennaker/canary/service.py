@@ -4,9 +4,10 @@ validation against it, and canary runs stored with their inputs."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import anyio.to_thread
+import pluggy
 
 from gennaker.canary.configs import QueryValidator, prepared
 from gennaker.canary.runner import RunOptions, run_canary
@@ -16,9 +17,25 @@ from gennaker.canary.store import (
     CanaryExecutionRepository,
     MetricSetPairListRepository,
 )
+from gennaker.clock import Clock
+from gennaker.config import Settings
+from gennaker.db import Database
 
-if TYPE_CHECKING:
-    from gennaker.services import Services
+
+@runtime_checkable
+class Services(Protocol):
+    """What canary runs use: the settings, clock and database, and the plugins that register
+    metric sources (the composition root provides all four)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def plugins(self) -> pluggy.PluginManager: ...
+
 
 Json = dict[str, Any]
 

@@ -26,6 +26,7 @@ import anyio.to_thread
 
 from gennaker.canary.intervals import CanaryStageError, plan, request_scopes, thresholds
 from gennaker.canary.runner import RunOptions
+from gennaker.canary.service import Services as CanaryServices
 from gennaker.canary.service import execute
 from gennaker.canary.store import CanaryConfigRepository, CanaryExecutionRepository
 from gennaker.engine.contracts import BaseStage, BaseTask, SyntheticStageSpec, TaskResult, TaskRun, TaskSpec
@@ -209,7 +210,12 @@ class RunKayentaCanaryTask(BaseTask):
 
                 inline = run.context.get("inlineCanaryConfig")
                 config = dict(inline) if isinstance(inline, Mapping) else await anyio.to_thread.run_sync(load)
-                await execute(run.services, config, request, options, execution_id=execution_id)
+                services = run.services
+                if not isinstance(services, CanaryServices):
+                    return failed(
+                        "canary analysis needs the metric sources, which these services do not provide"
+                    )
+                await execute(services, config, request, options, execution_id=execution_id)
             except GennakerError as exc:
                 return failed(exc.message, errors=[str(e) for e in getattr(exc, "errors", ())] or None)
         outputs = {"canaryPipelineExecutionId": execution_id, "canaryConfigId": config_id}

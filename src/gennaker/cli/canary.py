@@ -158,9 +158,12 @@ def show_judgment(
                 _stats(metric.get("controlMetadata")),
                 _stats(metric.get("experimentMetadata")),
                 (metric.get("resultMetadata") or {}).get("ratio"),
-                metric.get("classificationReason"),
             )
         )
-    table(title, ("METRIC", "RESULT", "BASELINE MEAN", "CANARY MEAN", "RATIO", "REASON"), rows)
+    out.print(title)
+    table(None, ("METRIC", "RESULT", "BASELINE MEAN", "CANARY MEAN", "RATIO"), rows)
+    for metric in result.get("results") or []:
+        if metric.get("classificationReason"):
+            out.print(f"  {metric.get('name')}: {metric['classificationReason']}")
     groups = [(g["name"], g["score"]) for g in result.get("groupScores") or []]
     table(None, ("GROUP", "SCORE"), groups)
