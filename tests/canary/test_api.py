@@ -266,3 +266,15 @@ def test_query_types(client: SyncClient, series: dict[Any, Any]) -> None:
     body["metrics"][0]["query"] = {"type": "datadog", "metricName": "up"}
     refused = client.post("/canaryConfig", json={**body, "name": "other"})
     assert refused.json()["errors"][0]["path"] == "$.metrics[0].query.type"
+
+
+def test_inline_template_with_an_unknown_binding_names_its_metric(client: SyncClient) -> None:
+    body = config()
+    body["metrics"][1]["query"] = {
+        "type": "memory",
+        "metricName": "latency",
+        "customInlineTemplate": 'x="${team}"',
+    }
+    config_id = create(client, body)
+    response = client.post(f"/canary/{config_id}", json=request())
+    assert response.json()["errors"][0]["path"] == "$.metrics[1].query.customInlineTemplate"

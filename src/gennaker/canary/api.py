@@ -4,6 +4,7 @@ Each function takes the Services and plain values and returns Kayenta's JSON."""
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -107,8 +108,6 @@ def one_pair(services: Services, list_id: str, pair_id: str) -> Json:
 
 def store_pair_list(services: Services, body: Any) -> Json:
     """POST /metricSetPairList: ``{metricSetPairListId}``."""
-    import uuid
-
     if not isinstance(body, list) or not all(isinstance(p, dict) for p in body):
         raise InvalidInput("", [FieldError("$", "must be a list of metric set pairs")])
     errors = []

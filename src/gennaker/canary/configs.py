@@ -254,13 +254,16 @@ def validate_thresholds(thresholds: Any, where: str) -> list[FieldError]:
 
 
 def check_template_bindings(
-    config: Mapping[str, Any], extended_keys: set[str], path: str
+    config: Mapping[str, Any], extended_keys: set[str], path: str, *, metric_index: int | None = None
 ) -> list[FieldError]:
-    """Templates that refer to a name no scope binds (the scope's four plus ``extended_keys``)."""
+    """Templates that refer to a name no scope binds (the scope's four plus ``extended_keys``), for
+    every metric or only the one at ``metric_index``."""
     known = set(SCOPE_BINDINGS) | extended_keys
     errors = []
     used: dict[str, str] = {}
     for index, metric in enumerate(config.get("metrics") or []):
+        if metric_index is not None and index != metric_index:
+            continue
         query = metric.get("query") or {}
         if query.get("customInlineTemplate"):
             used.setdefault(

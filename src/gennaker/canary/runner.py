@@ -19,7 +19,13 @@ from typing import Any
 from gennaker.canary.configs import check_template_bindings, validate_thresholds
 from gennaker.canary.judge import JudgeError, judge
 from gennaker.canary.mixer import mix_metric
-from gennaker.canary.sources.base import CanaryScope, MetricSet, MetricSourceError, MetricSourceRegistry
+from gennaker.canary.sources.base import (
+    CanaryScope,
+    MetricSet,
+    MetricSource,
+    MetricSourceError,
+    MetricSourceRegistry,
+)
 from gennaker.canary.store import iso
 from gennaker.clock import Clock
 from gennaker.errors import FieldError, InvalidInput
@@ -111,10 +117,8 @@ def check_request(request: Any, path: str = "$") -> Json:
 
 
 async def _fetch_side(
-    registry: MetricSourceRegistry, options: RunOptions, config: Json, metric: Json, scope: CanaryScope
+    source: MetricSource, config: Json, metric: Json, scope: CanaryScope
 ) -> list[MetricSet]:
-    query = metric.get("query") or {}
-    source = registry.get(options.metrics_account_name, str(query.get("type") or query.get("serviceType")))
     try:
         sets = await source.fetch(config, metric, scope)
     except MetricSourceError as exc:
@@ -137,7 +141,8 @@ async def fetch_pairs(
 ) -> list[Json]:
     """Every metric's pairs for the request's scopes."""
     scopes = request["scopes"]
-    jobs = []
+    errors: list[FieldError] = []
+    planned: list[tuple[MetricSource, Json, CanaryScope, CanaryScope]] = []
     for index, metric in enumerate(config.get("metrics") or []):
         scope_name = metric.get("scopeName") or "default"
         pair = scopes.get(scope_name)
@@ -154,11 +159,19 @@ async def fetch_pairs(
         control = _scope(pair.get("controlScope"), f"$.scopes.{scope_name}.controlScope")
         experiment = _scope(pair.get("experimentScope"), f"$.scopes.{scope_name}.experimentScope")
         extended = set(control.extended) & set(experiment.extended)
-        binding_errors = check_template_bindings({**config, "metrics": [metric]}, extended, path)
-        if binding_errors:
-            raise InvalidInput("", binding_errors)
-        jobs.append(_fetch_side(registry, options, config, metric, control))
-        jobs.append(_fetch_side(registry, options, config, metric, experiment))
+        errors.extend(check_template_bindings(config, extended, path, metric_index=index))
+        query = metric.get("query") or {}
+        source = registry.get(
+            options.metrics_account_name, str(query.get("type") or query.get("serviceType"))
+        )
+        planned.append((source, metric, control, experiment))
+    if errors:
+        raise InvalidInput("", errors)
+    # Every problem is found before anything is fetched.
+    jobs = []
+    for source, metric, control, experiment in planned:
+        jobs.append(_fetch_side(source, config, metric, control))
+        jobs.append(_fetch_side(source, config, metric, experiment))
     fetched = await asyncio.gather(*jobs)
     pairs: list[Json] = []
     for i in range(0, len(fetched), 2):
