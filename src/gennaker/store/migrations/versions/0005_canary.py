@@ -1,7 +1,7 @@
 """canary: configs, metric set pair lists, canary executions
 
 Revision ID: 0005
-Revises: 0010
+Revises: 0006
 Create Date: 2026-12-03 12:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0010"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
