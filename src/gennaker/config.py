@@ -180,6 +180,7 @@ class Settings(_Section):
     notifications: Mapping[str, Any] = Field(default_factory=dict)
     docker: Mapping[str, Any] = Field(default_factory=dict)
     gitops: Mapping[str, Any] = Field(default_factory=dict)
+    policies: Mapping[str, Any] = Field(default_factory=dict)
 
 
 _ENV_ALIASES: dict[str, tuple[str, ...]] = {

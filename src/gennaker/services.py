@@ -14,6 +14,9 @@ from gennaker.engine.launcher import Launcher
 from gennaker.engine.operations import Operations
 from gennaker.engine.registry import Registry
 from gennaker.plugins import plugin_manager
+from gennaker.policies.evaluator import PolicyEngine
+from gennaker.policies.settings import policy_settings
+from gennaker.policies.stored import StoredPolicies
 from gennaker.queue import open_queue
 from gennaker.queue.base import Queue
 from gennaker.store import migrate
@@ -43,6 +46,7 @@ class Services:
     evaluator: StageEvaluator = field(init=False)
     launcher: Launcher = field(init=False)
     operations: Operations = field(init=False)
+    policies: PolicyEngine = field(init=False)
     projects: ProjectRepository = field(init=False)
     app_notifications: ApplicationNotificationRepository = field(init=False)
 
@@ -52,6 +56,9 @@ class Services:
         self.evaluator = StageEvaluator(self)
         self.launcher = Launcher(self)
         self.operations = Operations(self)
+        # Policies kept in git exist only where gitops repositories are configured.
+        stored = StoredPolicies(self.db) if self.settings.gitops.get("repositories") else None
+        self.policies = PolicyEngine(policy_settings(self.settings), self.clock, stored)
 
     def close(self) -> None:
         """Stop the queue's listener and release pooled connections."""

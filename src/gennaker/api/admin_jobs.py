@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gennaker.api.policy_checks import save_refusal
 from gennaker.errors import FieldError, GennakerError, InvalidInput, NotFound
 from gennaker.gitops.settings import gitops_settings
 from gennaker.gitops.state import check_not_managed
@@ -251,6 +252,37 @@ def is_admin_job(job: object) -> bool:
     return isinstance(job, Mapping) and isinstance(job.get("type"), str) and job["type"] in JOBS
 
 
+#: Administrative jobs that save something policies judge, and the kind each saves.
+SAVE_JOBS = {
+    "savePipeline": "pipeline",
+    "updatePipeline": "pipeline",
+    "createV2PipelineTemplate": "template",
+    "updateV2PipelineTemplate": "template",
+}
+
+
+def job_refusals(
+    services: Services, jobs: Sequence[Mapping[str, Any]], user: str | None
+) -> dict[int, InvalidInput]:
+    """Per job index, the refusal of a save job that policies deny."""
+    refusals: dict[int, InvalidInput] = {}
+    if not services.policies.rules("save"):
+        return refusals
+    for index, job in enumerate(jobs):
+        kind = SAVE_JOBS.get(str(job.get("type")))
+        if kind is None:
+            continue
+        try:
+            body = decode_pipeline(job.get("pipeline")) if kind == "pipeline" else job.get("pipelineTemplate")
+        except InvalidInput:
+            continue  # the job itself reports what is wrong with it
+        if isinstance(body, Mapping):
+            refusal = save_refusal(services, body, kind=kind, user=user)
+            if refusal is not None:
+                refusals[index] = refusal
+    return refusals
+
+
 def run_admin_jobs(
     services: Services, application: str, description: str, jobs: Sequence[Json], *, user: str | None
 ) -> Execution:
@@ -281,10 +313,13 @@ def run_admin_jobs(
         )
         stage.tasks = [Task("1", str(job["type"]), f"gennaker.api.admin_jobs.{JOBS[job['type']].__name__}")]
         execution.stages.append(stage)
+    refusals = job_refusals(services, jobs, user)
     with services.db.transaction() as conn:
         status = ExecutionStatus.SUCCEEDED
-        for stage, job in zip(execution.stages, jobs, strict=True):
+        for index, (stage, job) in enumerate(zip(execution.stages, jobs, strict=True)):
             try:
+                if index in refusals:
+                    raise refusals[index]
                 with conn.begin_nested():
                     outputs = JOBS[stage.type](services, conn, job, user)
                 _finish(stage, ExecutionStatus.SUCCEEDED, now)

@@ -8,6 +8,7 @@ protocol names only what the engine and the stages call.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gennaker.model.execution import Execution, Stage
@@ -153,4 +154,24 @@ class ExecutionControl(Protocol):
 
     def delete(self, execution_id: str) -> None:
         """Delete a finished execution."""
+        ...
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    """What the policies say of a start or a stage: messages that refuse it, and warnings."""
+
+    denied: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+class PolicyGate(Protocol):
+    """Policies the engine checks before an execution or a stage starts (``gennaker.policies``)."""
+
+    def check_start(self, execution: Execution) -> PolicyDecision:
+        """The decision for an execution about to start."""
+        ...
+
+    def check_stage(self, execution: Execution, stage: Stage) -> PolicyDecision:
+        """The decision for a stage about to start (its context already evaluated)."""
         ...

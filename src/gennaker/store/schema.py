@@ -323,3 +323,14 @@ gitops_syncs = sa.Table(
     sa.Column("changes", sa.Text, nullable=False),
     sa.Column("errors", sa.Text, nullable=False),
 )
+
+gitops_policies = sa.Table(
+    "gitops_policies",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("repository", sa.String(100), nullable=False),
+    sa.Column("file", sa.String(1000), nullable=False),
+    sa.Column("commit_sha", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)

@@ -13,6 +13,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.strategies",
     "gennaker.api.routes.templates",
     "gennaker.api.routes.gitops",
+    "gennaker.api.routes.policies",
     "gennaker.api.routes.expressions",
     "gennaker.api.routes.triggering",
     "gennaker.api.routes.executions",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from gennaker.api.admin_jobs import availability, check_config, check_templated, guard_managed
 from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS, Valid
+from gennaker.api.policy_checks import check_save
 from gennaker.api.routes.webhooks import trigger_sources
 from gennaker.errors import FieldError, InvalidInput, NotFound
 from gennaker.model.pipeline import validate_pipeline
@@ -60,6 +61,7 @@ def save_config(
     """Create a pipeline config, or update the one with this ``id``; returns the stored config.
 
     Invalid configs are refused with 400 and every problem's JSON path."""
+    check_save(services, config, kind="pipeline", user=user)
     with services.db.transaction() as conn:
         check_config(services, conn, config)
         return services.pipelines.save(conn, config, user=user, stale_check=staleCheck)
@@ -73,6 +75,7 @@ def validate_config(config: ConfigBody, services: ServicesDep) -> Any:
         raise InvalidInput("", errors)
     with services.db.read() as conn:
         check_templated(services, conn, config)
+    check_save(services, config, kind="pipeline", user=None)
     return {"valid": True}
 
 
@@ -81,6 +84,7 @@ def update_config(config_id: str, config: ConfigBody, services: ServicesDep, use
     """Update an existing pipeline config (the body's ``id``, if any, must be ``config_id``)."""
     if config.get("id") not in (None, "", config_id):
         raise InvalidInput("", [FieldError("$.id", f"must be {config_id!r}, the id in the path")])
+    check_save(services, config, kind="pipeline", user=user)
     with services.db.transaction() as conn:
         services.pipelines.get(conn, config_id)
         guard_managed(services, conn, config_id=config_id)

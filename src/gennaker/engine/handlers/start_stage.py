@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from gennaker.engine import graph, planning
 from gennaker.engine import messages as m
-from gennaker.engine.handlers._common import S, execution_message, should_cancel, stage_message, with_stage
+from gennaker.engine.handlers._common import (
+    S,
+    execution_message,
+    policy_exception,
+    record_policy_warnings,
+    should_cancel,
+    stage_message,
+    with_stage,
+)
 from gennaker.engine.registry import UnknownStageType, UnknownTaskType
 from gennaker.engine.runtime import HandlerContext
 from gennaker.model.execution import PIPELINE, STAGE_AFTER, STAGE_BEFORE, Execution, Stage
@@ -38,6 +46,16 @@ def handle(ctx: HandlerContext, message: m.StartStage) -> None:
     stage.status = S.RUNNING
     if stage.parent_stage_id is None:
         ctx.services.evaluator.evaluate_stage_context(execution, stage)
+    decision = ctx.services.policies.check_stage(execution, stage)
+    record_policy_warnings(execution, decision)
+    if decision.denied:
+        # Refused before it plans anything, so none of its tasks or synthetic stages runs.
+        stage.context["exception"] = policy_exception(decision.denied)
+        stage.context["policyDenied"] = list(decision.denied)
+        ctx.save(execution)
+        ctx.stage_event(execution, stage, "stage.starting")
+        ctx.push(stage_message(execution, stage, m.CompleteStage))
+        return
     try:
         planning.plan_stage(ctx.services.registry, execution, stage, ctx.now_ms)
     except (UnknownStageType, UnknownTaskType) as exc:
