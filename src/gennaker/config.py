@@ -107,6 +107,9 @@ class EngineSettings(_Section):
     execution_window_timezone: str = "America/Los_Angeles"
     #: Default spelEvaluator when a pipeline names none.
     default_spel_evaluator: Literal["v3", "v4"] = "v3"
+    #: After each write of an execution, re-serialise every stage and fail if one changed that the
+    #: handler did not mark changed (a write that would be lost). Costly; the test helpers turn it on.
+    verify_writes: bool = False
 
 
 class ExpressionSettings(_Section):

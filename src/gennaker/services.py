@@ -76,7 +76,7 @@ def build_services(
         queue=open_queue(db, clock, max_attempts=settings.worker.max_attempts),
         registry=registry,
         plugins=manager,
-        executions=ExecutionRepository(db.dialect),
+        executions=ExecutionRepository(db.dialect, verify_writes=settings.engine.verify_writes),
         applications=ApplicationRepository(clock),
         pipelines=PipelineConfigRepository(clock),
         strategies=PipelineConfigRepository(clock, kind="strategy"),

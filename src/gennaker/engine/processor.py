@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from gennaker.db import DatabaseUnavailable
 from gennaker.engine import dead_letters
 from gennaker.engine import messages as m
+from gennaker.engine.execution_cache import ExecutionCache
 from gennaker.engine.handlers import TRANSACTIONAL, cancel_stage, run_task
 from gennaker.engine.runtime import HandlerContext
 from gennaker.queue.base import DeadLetter, Lease, LeaseLost
@@ -45,6 +46,7 @@ class Processor:
         lease_ms: int | None = None,
         poll_interval_ms: int | None = None,
         inline_budget: int = 64,
+        cache: ExecutionCache | None = None,
     ) -> None:
         worker = services.settings.worker
         self.services = services
@@ -54,6 +56,8 @@ class Processor:
             poll_interval_ms or worker.poll_interval_ms or (50 if services.db.is_sqlite else 1_000)
         )
         self.inline_budget = inline_budget
+        #: Executions kept between this worker's transactions (see engine/execution_cache.py).
+        self.cache = cache if cache is not None else ExecutionCache()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
@@ -202,6 +206,9 @@ class Processor:
             return
         async with self._heartbeat(lease) as current:
             outcome = await run_task.perform(pending)
+        # The task is done with the execution it read: if nothing wrote it meanwhile (its version
+        # says so), the transaction that applies the result uses it instead of reading it again.
+        self.cache.give_back(pending.run.execution)
         await asyncio.to_thread(
             self._transaction, current(), lambda ctx: run_task.apply(ctx, message, pending, outcome)
         )
@@ -249,15 +256,18 @@ class Processor:
         stays leased and nothing is written."""
         services = self.services
         with services.db.transaction() as conn:
-            ctx = HandlerContext(conn, services, services.clock.now_ms())
+            ctx = HandlerContext(conn, services, services.clock.now_ms(), cache=self.cache)
             result = work(ctx)
             if ack_unless_result and result is not None:
                 if ctx.pushes or ctx.events or ctx._dirty:
                     raise RuntimeError("a handler that continues outside a transaction must not write")
+                # What it read stays with the work outside (it is not shared with another thread).
                 return result
             services.queue.ack(conn, lease)
             self._flush(ctx, lease.message.execution_id)
-            return result
+        # Only now: a transaction that rolled back must not leave its changes in the cache.
+        ctx.committed()
+        return result
 
     def _flush(self, ctx: HandlerContext, owner: str | None) -> None:
         """Send what the handlers pushed; handle inline the immediate ones for ``owner``, the
