@@ -63,7 +63,11 @@ def build_services(
 ) -> Services:
     """Wire every component from the settings (migrating the database unless told not to)."""
     clock = clock or SystemClock()
-    db = Database(settings.database.url, pool_size=settings.database.pool_size)
+    db = Database(
+        settings.database.url,
+        pool_size=settings.database.pool_size,
+        sqlite_synchronous=settings.database.sqlite_synchronous,
+    )
     if apply_migrations:
         migrate.upgrade(db)
     manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)
