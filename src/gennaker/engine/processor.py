@@ -55,6 +55,12 @@ class Processor:
         self.poll_interval_ms = (
             poll_interval_ms or worker.poll_interval_ms or (50 if services.db.is_sqlite else 1_000)
         )
+        self.idle_poll_max_ms = max(
+            self.poll_interval_ms,
+            worker.idle_poll_max_ms or (1_000 if services.db.is_sqlite else 5_000),
+        )
+        #: Polls in a row that found nothing (the idle poll doubles with each, up to the maximum).
+        self._idle_polls = 0
         self.inline_budget = inline_budget
         #: Executions kept between this worker's transactions (see engine/execution_cache.py).
         self.cache = cache if cache is not None else ExecutionCache()
@@ -99,6 +105,8 @@ class Processor:
                 continue
             for letter in dead:
                 await self._guard(asyncio.to_thread(self._handle_dead, letter))
+            if leases or dead:
+                self._idle_polls = 0
             for lease in leases:
                 task = asyncio.create_task(self._handle(lease))
                 self._in_flight.add(task)
@@ -110,7 +118,9 @@ class Processor:
 
     async def _idle(self, stop: asyncio.Event) -> None:
         assert self._wake is not None
-        timeout = self.poll_interval_ms / 1000
+        backoff = self.poll_interval_ms * 2 ** min(self._idle_polls, 16)
+        timeout = min(backoff, self.idle_poll_max_ms) / 1000
+        self._idle_polls += 1
         try:
             next_at = await asyncio.to_thread(self.services.queue.next_visible_at)
         except DatabaseUnavailable:
@@ -123,6 +133,8 @@ class Processor:
         waker = asyncio.ensure_future(self._wake.wait())
         try:
             await asyncio.wait({stopper, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if self._wake.is_set():
+                self._idle_polls = 0
         finally:
             stopper.cancel()
             waker.cancel()
