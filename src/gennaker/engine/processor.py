@@ -267,19 +267,24 @@ class Processor:
         With ``ack_unless_result``, a non-None result means "work continues outside": the message
         stays leased and nothing is written."""
         services = self.services
-        with services.db.transaction() as conn:
-            ctx = HandlerContext(conn, services, services.clock.now_ms(), cache=self.cache)
-            result = work(ctx)
-            if ack_unless_result and result is not None:
-                if ctx.pushes or ctx.events or ctx._dirty:
-                    raise RuntimeError("a handler that continues outside a transaction must not write")
-                # What it read stays with the work outside (it is not shared with another thread).
-                return result
-            services.queue.ack(conn, lease)
-            self._flush(ctx, lease.message.execution_id)
-        # Only now: a transaction that rolled back must not leave its changes in the cache.
-        ctx.committed()
-        return result
+        ctx: HandlerContext | None = None
+        try:
+            with services.db.transaction() as conn:
+                ctx = HandlerContext(conn, services, services.clock.now_ms(), cache=self.cache)
+                result = work(ctx)
+                if ack_unless_result and result is not None:
+                    if ctx.pushes or ctx.events or ctx._dirty:
+                        raise RuntimeError("a handler that continues outside a transaction must not write")
+                    # What it read stays with the work outside (not shared with another thread).
+                    return result
+                services.queue.ack(conn, lease)
+                self._flush(ctx, lease.message.execution_id)
+                ctx.keep()
+            return result
+        except BaseException:
+            if ctx is not None:
+                ctx.discard()  # a transaction that rolled back must not leave its changes cached
+            raise
 
     def _flush(self, ctx: HandlerContext, owner: str | None) -> None:
         """Send what the handlers pushed; handle inline the immediate ones for ``owner``, the

@@ -127,11 +127,20 @@ class HandlerContext:
         if self.cache is not None:
             self.cache.drop(execution_id)
 
-    def committed(self) -> None:
-        """After the commit: give the executions this transaction read back to the worker's cache."""
+    def keep(self) -> None:
+        """Once everything is written, just before the COMMIT: give the executions this transaction
+        read back to the worker's cache, so the next transaction on one of them (which waits for
+        this one's lock) finds it there. Should the COMMIT fail, ``discard`` takes them out again;
+        one taken meanwhile does not match the stored versions, so it is read again."""
         if self.cache is not None:
             for execution in self._loaded.values():
                 self.cache.give_back(execution)
+
+    def discard(self) -> None:
+        """The transaction rolled back: none of what it read or changed may stay cached."""
+        if self.cache is not None:
+            for execution_id in self._loaded:
+                self.cache.drop(execution_id)
         self._loaded.clear()
 
     # -- messages --------------------------------------------------------------------------------
