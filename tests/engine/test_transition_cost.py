@@ -132,3 +132,44 @@ def test_work_per_stage_does_not_grow_with_the_pipeline(
     # A transition reads nothing back: the execution is read once, and every stage row once.
     assert large.get("stages parsed", 0.0) <= 1.0 + 0.05, large
     assert large.get("indexes built", 0.0) <= small.get("indexes built", 0.0) * 1.25 + 0.1, (small, large)
+
+
+def test_a_copy_written_elsewhere_is_refreshed_from_the_changed_rows_only(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker (here: another read of the same execution) writes one stage; a worker's
+    older copy is brought up to date by re-reading that row alone, join counts included."""
+    services = make_services(database_url, plugins=(EngineTestPlugin(),))
+    try:
+        execution = services.launcher.start_pipeline(
+            {"application": "app", "name": "p", "id": "cfg", "stages": fan_out(40)}, None
+        )
+        repo = services.executions
+        with services.db.read() as conn:
+            ours = repo.load(conn, execution.id)
+        join = ours.stage_by_ref_id("join")
+        assert join is not None and not ours.index().all_upstream_done(join)
+        with services.db.transaction() as conn:
+            theirs = repo.load(conn, execution.id, for_update=True)
+            for stage in theirs.stages:
+                if stage.ref_id != "join":
+                    stage.status = ExecutionStatus.SUCCEEDED
+            repo.save(conn, theirs)
+        with monkeypatch.context() as patch, counted(services, patch) as counts:
+            with services.db.transaction() as conn:
+                revision = repo.revision_of(conn, execution.id, for_update=True)
+                assert revision is not None
+                refreshed = repo.refresh(conn, ours, revision)
+        assert refreshed is ours
+        assert counts["stages parsed"] == 39  # the rows written, not the join
+        assert ours.index().all_upstream_done(join)
+        assert ours.to_json() == theirs.to_json()
+        # A header change (or stages added, removed, moved) is not patched up: read it all again.
+        with services.db.transaction() as conn:
+            theirs.status = ExecutionStatus.CANCELED
+            repo.save(conn, theirs)
+            revision = repo.revision_of(conn, execution.id, for_update=True)
+            assert revision is not None
+            assert repo.refresh(conn, ours, revision) is None
+    finally:
+        services.close()

@@ -24,20 +24,14 @@ class ExecutionCache:
         self._items: OrderedDict[str, Execution] = OrderedDict()
         self._stages = 0
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
-    def take(self, execution_id: str, revision: tuple[int, int]) -> Execution | None:
-        """The cached execution if it is at ``revision`` (header version, highest stage revision);
-        it leaves the cache until given back."""
+    def take(self, execution_id: str) -> Execution | None:
+        """The cached copy, current or not (the caller checks it against the stored versions); it
+        leaves the cache until given back."""
         with self._lock:
             found = self._items.pop(execution_id, None)
             if found is not None:
                 self._stages -= len(found.stages)
-            if found is None or (found.stored_version, found.stored_revision) != revision:
-                self.misses += 1
-                return None
-            self.hits += 1
             return found
 
     def give_back(self, execution: Execution) -> None:

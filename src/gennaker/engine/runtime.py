@@ -70,7 +70,10 @@ class HandlerContext:
             if revision is None:
                 self.cache.drop(execution_id)
                 raise ExecutionNotFound(execution_id)
-            found = self.cache.take(execution_id, revision)
+            cached = self.cache.take(execution_id)
+            if cached is not None:
+                # Written elsewhere since (another worker, the API): read just the changed rows.
+                found = repository.refresh(self.conn, cached, revision)
         if found is None:
             found = repository.load(self.conn, execution_id, for_update=True)
         self._loaded[execution_id] = found

@@ -8,6 +8,7 @@ changed, it serialises only those, so its cost does not grow with the pipeline.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,18 @@ from gennaker.store.schema import executions as ex_t
 from gennaker.store.schema import stages as st_t
 
 _HEADER = "\x00header"
+#: What a refresh copies from a re-read stage row into the cached stage (its identity stays).
+_STAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Stage) if f.name != "status_listener")
+
+
+def _shape(stage: Stage) -> tuple[object, ...]:
+    return (
+        stage.ref_id,
+        stage.requisite_stage_ref_ids,
+        stage.parent_stage_id,
+        stage.synthetic_stage_owner,
+        stage.is_finally,
+    )
 
 
 class ExecutionNotFound(LookupError):
@@ -223,6 +236,35 @@ class ExecutionRepository:
             .order_by(st_t.c.position)
         ).all()
         return self._build(row.body, row.version, stage_rows)
+
+    def refresh(self, conn: Connection, execution: Execution, revision: tuple[int, int]) -> Execution | None:
+        """Bring a copy read earlier up to ``revision`` (from ``revision_of``, under the row lock)
+        by reading only the stage rows written since; None when it cannot be (the header moved, or
+        stages were added or moved): read the execution again then."""
+        version, highest = revision
+        if version != execution.stored_version:
+            return None
+        if highest == execution.stored_revision:
+            return execution
+        rows = conn.execute(
+            sa.select(st_t.c.id, st_t.c.body, st_t.c.revision, st_t.c.position).where(
+                st_t.c.execution_id == execution.id, st_t.c.revision > execution.stored_revision
+            )
+        ).all()
+        index = execution.index()
+        for row in rows:
+            if row.id not in index.by_id or execution.stored_positions.get(row.id) != row.position:
+                return None
+        refreshed = [(index.by_id[row.id], Stage.from_json(jsonlib.loads(row.body)), row) for row in rows]
+        for current, fresh, _ in refreshed:
+            if _shape(current) != _shape(fresh):
+                return None  # its place in the graph changed: the index must be built again
+        for current, fresh, row in refreshed:
+            for name in _STAGE_FIELDS:
+                setattr(current, name, getattr(fresh, name))  # status through its setter: counts stay
+            execution.stored[row.id] = row.body.encode()
+        execution.stored_revision = highest
+        return execution
 
     def revision_of(
         self, conn: Connection, execution_id: str, *, for_update: bool = False
