@@ -31,7 +31,7 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 # Debian packages for servers the tests start themselves: a Docker registry (docker triggers) and
 # openssl (a self-signed certificate for the SMTP STARTTLS test).
 system-deps:
-	@./scripts/system-deps.sh docker-registry openssl
+	@./scripts/system-deps.sh docker-registry openssl chromium
 
 lint:
 	$(BIN)/ruff check src tests bench

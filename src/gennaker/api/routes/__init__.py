@@ -12,6 +12,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.pipeline_configs",
     "gennaker.api.routes.strategies",
     "gennaker.api.routes.templates",
+    "gennaker.api.routes.gitops",
+    "gennaker.api.routes.policies",
     "gennaker.api.routes.expressions",
     "gennaker.api.routes.triggering",
     "gennaker.api.routes.executions",
@@ -21,4 +23,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.stream",
     "gennaker.api.routes.webhooks",
     "gennaker.api.routes.events",
+    "gennaker.api.routes.projects",
+    "gennaker.api.routes.notifications",
+    "gennaker.api.routes.search",
+    "gennaker.api.routes.capabilities",
 )
