@@ -103,7 +103,7 @@ def ancestors(execution: Execution, stage: Stage) -> list[Stage]:
     return result
 
 
-def _single_upstream(index: StageIndex, stage: Stage) -> Stage | None:
+def _single_upstream(index: StageIndex[Stage], stage: Stage) -> Stage | None:
     """The one upstream stage of a top-level ``stage``, if it has exactly one and no children."""
     if stage.parent_stage_id is not None or len(stage.requisite_stage_ref_ids) != 1:
         return None
@@ -114,7 +114,7 @@ def _single_upstream(index: StageIndex, stage: Stage) -> Stage | None:
     return found[0]
 
 
-def _walk(index: StageIndex, stage: Stage) -> list[Stage]:
+def _walk(index: StageIndex[Stage], stage: Stage) -> list[Stage]:
     children = index.children
     by_id = index.by_id
     result: list[Stage] = [stage]

@@ -109,7 +109,7 @@ class Stage:
     is_finally: bool = False
     extra: Json = field(default_factory=dict)
     #: Told of every status change (old, new): the graph index keeps its join counts with it.
-    status_listener: Callable[[Stage, ExecutionStatus, ExecutionStatus], None] | None = field(
+    status_listener: Callable[[Any, ExecutionStatus, ExecutionStatus], None] | None = field(
         default=None, repr=False, compare=False
     )
 
@@ -282,11 +282,11 @@ class Execution:
     stored_positions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     #: The stage list's version the store last wrote or read (no stage added, removed or moved since).
     stored_structure: tuple[object, int] | None = field(default=None, repr=False, compare=False)
-    stage_index: StageIndex | None = field(default=None, repr=False, compare=False)
+    stage_index: StageIndex[Stage] | None = field(default=None, repr=False, compare=False)
 
     # -- lookups ---------------------------------------------------------------------------------
 
-    def index(self) -> StageIndex:
+    def index(self) -> StageIndex[Stage]:
         """The stage graph indexed (rebuilt only after stages were added, removed or moved)."""
         found = self.stage_index
         if found is not None and found.is_current(self.stages):

@@ -10,24 +10,39 @@ halted stages, so "may this stage start?" is a lookup, not a walk of the graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Self, SupportsIndex
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, Protocol, Self, SupportsIndex, TypeVar
 
 from gennaker.model.status import UPSTREAM_DONE, UPSTREAM_FAILED, ExecutionStatus
 
-if TYPE_CHECKING:
-    from gennaker.model.execution import Stage
+
+class StageNode(Protocol):
+    """What the index reads of a stage (``gennaker.model.execution.Stage``)."""
+
+    id: str
+    ref_id: str | None
+    parent_stage_id: str | None
+    synthetic_stage_owner: str | None
+    is_finally: bool
+    requisite_stage_ref_ids: list[str]
+    status_listener: Callable[[Any, ExecutionStatus, ExecutionStatus], None] | None
+
+    @property
+    def status(self) -> ExecutionStatus: ...
+
+
+S = TypeVar("S", bound=StageNode)
 
 #: Which graph a stage's refIds live in: its parent and phase, or its top-level block.
 Group = tuple[str | None, str | None, bool]
 
 
-class StageList(list["Stage"]):
+class StageList(list[S]):
     """A list of stages that counts its changes, so an index built on it knows when it is stale."""
 
     __slots__ = ("version",)
 
-    def __init__(self, stages: Iterable[Stage] = ()) -> None:
+    def __init__(self, stages: Iterable[S] = ()) -> None:
         super().__init__(stages)
         self.version = 0
 
@@ -39,7 +54,7 @@ class StageList(list["Stage"]):
         self.version += 1
         super().__delitem__(key)
 
-    def __iadd__(self, other: Iterable[Stage]) -> Self:  # type: ignore[override, misc]
+    def __iadd__(self, other: Iterable[S]) -> Self:  # type: ignore[override, misc]
         self.version += 1
         return super().__iadd__(other)
 
@@ -47,23 +62,23 @@ class StageList(list["Stage"]):
         self.version += 1
         return super().__imul__(count)
 
-    def append(self, stage: Stage) -> None:
+    def append(self, stage: S) -> None:
         self.version += 1
         super().append(stage)
 
-    def extend(self, stages: Iterable[Stage]) -> None:
+    def extend(self, stages: Iterable[S]) -> None:
         self.version += 1
         super().extend(stages)
 
-    def insert(self, index: SupportsIndex, stage: Stage) -> None:
+    def insert(self, index: SupportsIndex, stage: S) -> None:
         self.version += 1
         super().insert(index, stage)
 
-    def pop(self, index: SupportsIndex = -1) -> Stage:
+    def pop(self, index: SupportsIndex = -1) -> S:
         self.version += 1
         return super().pop(index)
 
-    def remove(self, stage: Stage) -> None:
+    def remove(self, stage: S) -> None:
         self.version += 1
         super().remove(stage)
 
@@ -80,28 +95,28 @@ class StageList(list["Stage"]):
         super().reverse()
 
 
-def group_of(stage: Stage) -> Group:
+def group_of(stage: StageNode) -> Group:
     """The graph ``stage`` belongs to (refIds are unique only within one)."""
     if stage.parent_stage_id is None:
         return (None, None, stage.is_finally)
     return (stage.parent_stage_id, stage.synthetic_stage_owner, stage.is_finally)
 
 
-class StageIndex:
+class StageIndex(Generic[S]):
     """Lookups over one version of an execution's stage list; see the module docstring."""
 
-    def __init__(self, stages: StageList) -> None:
+    def __init__(self, stages: StageList[S]) -> None:
         self.stages = stages
         self.version = stages.version
-        self.by_id: dict[str, Stage] = {}
-        self.children: dict[str, list[Stage]] = {}
-        self.groups: dict[Group, dict[str, list[Stage]]] = {}
-        self.upstream: dict[str, list[Stage]] = {}
-        self.downstream: dict[str, list[Stage]] = {}
+        self.by_id: dict[str, S] = {}
+        self.children: dict[str, list[S]] = {}
+        self.groups: dict[Group, dict[str, list[S]]] = {}
+        self.upstream: dict[str, list[S]] = {}
+        self.downstream: dict[str, list[S]] = {}
         self.unfinished: dict[str, int] = {}
         self.halted = 0
         #: Memoised ancestor chains (they depend on the structure only).
-        self.ancestors: dict[str, list[Stage]] = {}
+        self.ancestors: dict[str, list[S]] = {}
         for stage in stages:
             self.by_id.setdefault(stage.id, stage)
             if stage.parent_stage_id is not None:
@@ -126,11 +141,11 @@ class StageIndex:
             for up in ups:
                 self.downstream.setdefault(up.id, []).append(stage)
 
-    def is_current(self, stages: list[Stage]) -> bool:
+    def is_current(self, stages: list[S]) -> bool:
         """Whether this index still describes ``stages``."""
         return stages is self.stages and self.version == self.stages.version
 
-    def _status_changed(self, stage: Stage, old: ExecutionStatus, new: ExecutionStatus) -> None:
+    def _status_changed(self, stage: S, old: ExecutionStatus, new: ExecutionStatus) -> None:
         was_done, done = old in UPSTREAM_DONE, new in UPSTREAM_DONE
         if was_done != done:
             step = 1 if was_done else -1
@@ -140,11 +155,11 @@ class StageIndex:
         if was_halted != halted:
             self.halted += 1 if halted else -1
 
-    def all_upstream_done(self, stage: Stage) -> bool:
+    def all_upstream_done(self, stage: S) -> bool:
         """Every upstream stage ended in a status that lets ``stage`` start."""
         return self.unfinished.get(stage.id, 0) == 0
 
-    def any_upstream_halted(self, stage: Stage) -> bool:
+    def any_upstream_halted(self, stage: S) -> bool:
         """Some upstream stage, directly or through NOT_STARTED ones, halted. Free while nothing in
         the execution halted; otherwise one walk of the upstream graph (each stage once)."""
         if self.halted == 0:
