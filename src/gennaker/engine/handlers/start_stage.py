@@ -61,11 +61,11 @@ def handle(ctx: HandlerContext, message: m.StartStage) -> None:
     except (UnknownStageType, UnknownTaskType) as exc:
         stage.context["exception"] = _exception(str(exc))
         stage.context["beforeStagePlanningFailed"] = True
-        ctx.save(execution)
+        ctx.save(execution, stage)
         ctx.stage_event(execution, stage, "stage.starting")
         ctx.push(stage_message(execution, stage, m.CompleteStage))
         return
-    ctx.save(execution)
+    ctx.save(execution, stage)
     ctx.stage_event(execution, stage, "stage.starting")
     _start_first_step(ctx, execution, stage)
 
