@@ -99,10 +99,11 @@ def _refuse(ctx: HandlerContext, execution: Execution, denied: tuple[str, ...]) 
     stages carry the policies' messages."""
     execution.status = S.TERMINAL
     execution.end_time = ctx.now_ms
-    for stage in graph.initial_stages(execution):
+    first = list(graph.initial_stages(execution))
+    for stage in first:
         stage.status = S.TERMINAL
         stage.start_time = stage.end_time = ctx.now_ms
         stage.context["exception"] = policy_exception(denied)
-    ctx.save(execution)
+    ctx.save(execution, *first)
     ctx.execution_event(execution, "pipeline.failed", reason="denied by policy")
     release_execution(ctx, execution)

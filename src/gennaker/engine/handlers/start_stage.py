@@ -52,7 +52,7 @@ def handle(ctx: HandlerContext, message: m.StartStage) -> None:
         # Refused before it plans anything, so none of its tasks or synthetic stages runs.
         stage.context["exception"] = policy_exception(decision.denied)
         stage.context["policyDenied"] = list(decision.denied)
-        ctx.save(execution)
+        ctx.save(execution, stage)
         ctx.stage_event(execution, stage, "stage.starting")
         ctx.push(stage_message(execution, stage, m.CompleteStage))
         return
