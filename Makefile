@@ -28,10 +28,11 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-# Debian packages for servers the tests start themselves: a Docker registry (docker triggers) and
-# openssl (a self-signed certificate for the SMTP STARTTLS test).
+# Debian packages for servers the tests start themselves: a Docker registry (docker triggers),
+# openssl (a self-signed certificate for the SMTP STARTTLS test) and chromium (the web UI's browser
+# tests drive it through Playwright; no browser is ever downloaded).
 system-deps:
-	@./scripts/system-deps.sh docker-registry openssl
+	@./scripts/system-deps.sh docker-registry openssl chromium
 
 lint:
 	$(BIN)/ruff check src tests bench

@@ -21,4 +21,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.stream",
     "gennaker.api.routes.webhooks",
     "gennaker.api.routes.events",
+    # The web UI (served from the same process and port; the engine never imports it).
+    "gennaker.web.routes",
 )

@@ -1,0 +1,298 @@
+"""The web UI in a real browser: Debian's Chromium driven by Playwright against a real
+``gennaker up`` (its own port and data directory). The tests run in order on one page, as a
+person would: create an application, save a pipeline with a manual judgment and a parallel
+branch, run it with a parameter from the form, judge it, edit it, break it, restart a failed
+stage. They also write the screenshots of docs/ui.md."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import SCREENSHOTS, Server
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
+
+PIPELINE: dict[str, Any] = {
+    "application": "shop",
+    "name": "deploy",
+    "parameterConfig": [
+        {
+            "name": "env",
+            "label": "Environment",
+            "required": True,
+            "description": "where to deploy",
+            "hasOptions": True,
+            "options": [{"value": "staging"}, {"value": "prod"}],
+        }
+    ],
+    "stages": [
+        {"refId": "1", "type": "wait", "name": "Build", "waitTime": 1},
+        {
+            "refId": "2",
+            "requisiteStageRefIds": ["1"],
+            "type": "manualJudgment",
+            "name": "Approve",
+            "instructions": "Ship to ${parameters.env}?",
+            "judgmentInputs": [{"value": "ship"}, {"value": "hold"}],
+        },
+        {"refId": "3", "requisiteStageRefIds": ["1"], "type": "wait", "name": "Smoke test", "waitTime": 0},
+        {"refId": "4", "requisiteStageRefIds": ["2", "3"], "type": "wait", "name": "Release", "waitTime": 0},
+    ],
+    "finally": [{"refId": "f1", "type": "wait", "name": "Clean up", "waitTime": 0}],
+}
+TIMEOUT = 15_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    up = Server(tmp_path_factory.mktemp("web-up"))
+    yield up
+    up.stop()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    """One page for the whole module; JavaScript errors on it fail the test that caused them."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
+    context.set_default_timeout(TIMEOUT)
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))
+    tab.on("dialog", lambda dialog: dialog.accept())
+    yield tab
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def no_script_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "page" in request.fixturenames:
+        tab = request.getfixturevalue("page")
+        errors, tab.errors[:] = list(tab.errors), []
+        assert not errors, f"JavaScript errors: {errors}"
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_create_application_save_pipeline_run_and_judge(page: Any, server: Server) -> None:
+    page.goto("/")
+    assert page.url.endswith("/ui/")
+    page.get_by_role("link", name="Create application").click()
+    page.get_by_label("Name").fill("shop")
+    page.get_by_label("Owner email").fill("team@example.com")
+    page.get_by_label("Description").fill("The web shop")
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_url("**/ui/applications/shop/executions")
+
+    # A pipeline pasted as Spinnaker JSON, checked as it is loaded, then saved.
+    page.get_by_role("link", name="Create pipeline").click()
+    page.get_by_role("button", name="Import Spinnaker JSON…").click()
+    page.get_by_label("Pipeline JSON to import").fill(json.dumps(PIPELINE))
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.locator("[data-editor-errors]").get_by_text("✓ valid").wait_for()
+    page.get_by_role("button", name="Save pipeline").click()
+    page.get_by_text("Saved at").wait_for()
+    assert server.api("GET", "/applications/shop/pipelineConfigs/deploy").json()["stages"][1]["name"] == "Approve"
+
+    # The trigger form comes from parameterConfig; a missing required value is shown in place.
+    page.goto("/ui/applications/shop/executions")
+    page.get_by_role("button", name="Start manual execution").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_role("button", name="Run").click()
+    assert dialog.locator('[data-error-for="$.parameters.env"]').inner_text() == "required"
+    dialog.get_by_label("Environment").select_option("prod")
+    dialog.get_by_role("button", name="Run").click()
+    dialog.wait_for(state="hidden")
+    row = page.locator("li.execution").first
+    row.wait_for()
+    assert "env=prod" in row.inner_text()
+
+    # The details page follows the execution live: Build ends, the judgment waits for someone.
+    row.locator("a.status").click()
+    page.wait_for_url("**/executions/*")
+    page.locator('a.node[data-ref-id="2"][data-status="RUNNING"]').wait_for()
+    assert page.locator("a.node").count() == 5  # four stages and the finally stage
+    judgment = page.locator("form.judgment")
+    judgment.wait_for()
+    assert "Ship to prod?" in judgment.inner_text()
+    shot(page, "execution-judgment")
+    judgment.get_by_label("ship").check()
+    judgment.get_by_role("button", name="Continue").click()
+    page.locator('[data-execution-status="SUCCEEDED"]').wait_for()
+    assert page.locator('a.node[data-ref-id="f1"]').get_attribute("data-status") == "SUCCEEDED"
+    execution_id = page.url.rsplit("/", 1)[1].split("?")[0]
+    stages = {s["refId"]: s for s in server.api("GET", f"/pipelines/{execution_id}").json()["stages"]}
+    assert stages["2"]["context"]["judgmentStatus"] == "continue"
+    assert stages["2"]["context"]["judgmentInput"] == "ship"
+    page.locator('a.node[data-ref-id="2"]').click()
+    page.get_by_text("Judged continue").wait_for()
+    shot(page, "execution")
+
+
+def test_edit_wait_time_in_the_editor_and_see_the_diff(page: Any, server: Server) -> None:
+    page.goto("/ui/applications/shop/executions")
+    page.get_by_role("link", name="Configure").click()
+    page.wait_for_url("**/edit")
+    wait_time = page.locator('[data-path="$.stages[0].waitTime"]')
+    wait_time.fill("7")
+    assert '"waitTime": 7' in page.locator("[data-editor-json]").input_value()
+    page.get_by_role("button", name="Save pipeline").click()
+    page.get_by_text("Saved at").wait_for()
+    assert server.api("GET", "/applications/shop/pipelineConfigs/deploy").json()["stages"][0]["waitTime"] == 7
+    shot(page, "editor")
+
+    page.get_by_role("link", name="Revision history").click()
+    changed = page.locator("table.diff tr.replace, table.diff tr.insert")
+    assert any('"waitTime": 7' in text for text in changed.all_inner_texts())
+    assert any('"waitTime": 1' in text for text in changed.all_inner_texts())
+    shot(page, "history")
+
+
+def test_a_cycle_is_reported_at_its_json_path(page: Any, server: Server) -> None:
+    page.goto("/ui/applications/shop/executions")
+    page.get_by_role("link", name="Configure").click()
+    depends = page.locator('[data-path="$.stages[0].requisiteStageRefIds"]')
+    depends.fill("4")
+    errors = page.locator("[data-editor-errors]")
+    errors.get_by_text("cycle").first.wait_for()
+    assert "$.stages[0].requisiteStageRefIds" in errors.inner_text()
+    assert depends.get_attribute("aria-invalid") == "true"
+    assert "cycle" in depends.locator("xpath=..").inner_text()
+    page.get_by_role("button", name="Save pipeline").click()
+    page.locator("[data-editor-problem]").get_by_text("cycle").first.wait_for()
+    # Nothing was saved.
+    assert server.api("GET", "/applications/shop/pipelineConfigs/deploy").json()["stages"][0].get(
+        "requisiteStageRefIds", []
+    ) in ([], None)
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """A real webhook receiver that refuses (400) until told to accept."""
+
+    accept = False
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        code = 200 if type(self).accept else 400
+        body = json.dumps({"accepted": code == 200}).encode()
+        self.send_response(code)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_restart_a_failed_stage(page: Any, server: Server) -> None:
+    handler = type("Flaky", (_Flaky,), {"accept": False})
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        config = {
+            "application": "shop",
+            "name": "notify",
+            "stages": [{"refId": "1", "type": "webhook", "name": "Tell CI", "url": url, "method": "POST"}],
+        }
+        assert server.api("POST", "/pipelines", json=config).status_code == 200
+        ref = server.api("POST", "/pipelines/shop/notify", json={"type": "manual"}).json()["ref"]
+        page.goto(f"/ui/applications/shop/executions/{ref.rsplit('/', 1)[1]}")
+        page.locator('[data-execution-status="TERMINAL"]').wait_for()
+        problem = page.locator("section.panel .problem")
+        assert "status code 400" in problem.inner_text()
+        assert page.locator("[data-webhook-status]").inner_text() == "400 BAD_REQUEST"
+        shot(page, "execution-failed")
+        handler.accept = True
+        page.get_by_role("button", name="Restart stage").click()
+        page.locator('[data-execution-status="SUCCEEDED"]').wait_for()
+        assert page.locator("section.panel .problem").count() == 0
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+
+
+def test_pipelines_view_filters(page: Any, server: Server) -> None:
+    page.goto("/ui/applications/shop/executions")
+    assert page.locator("section.pipeline h2").all_inner_texts() == ["deploy", "notify"]
+    chips = page.locator("section.pipeline").first.locator("a.chip")
+    # Chips read in graph order, finally last, and say their status in words too.
+    assert [c.get_attribute("title") for c in chips.all()] == [
+        "Build: succeeded",
+        "Approve: succeeded",
+        "Smoke test: succeeded",
+        "Release: succeeded",
+        "Clean up: succeeded (finally)",
+    ]
+    shot(page, "pipelines")
+    page.get_by_label("Text").fill("no-such-thing")
+    page.get_by_text("No pipelines match these filters").wait_for()
+    assert "q=no-such-thing" in page.url
+    page.get_by_label("Text").fill("")
+    page.locator("li.execution").first.wait_for()
+    page.locator('select[name="pipeline"]').select_option("notify")
+    page.wait_for_function("document.querySelectorAll('section.pipeline').length === 1")
+    assert page.locator("section.pipeline h2").inner_text() == "notify"
+
+
+def test_applications_list_and_search(page: Any, server: Server) -> None:
+    page.goto("/ui/")
+    assert page.get_by_role("link", name="shop").is_visible()
+    shot(page, "applications")
+    page.get_by_label("Search").fill("nothing-like-this")
+    page.get_by_text("No application matches").wait_for()
+
+
+def test_infrastructure_says_when_there_is_no_provider(page: Any, server: Server) -> None:
+    page.goto("/ui/applications/shop/infrastructure")
+    if server.api("GET", "/applications/shop/serverGroups").status_code == 404:
+        page.get_by_text("No cloud provider configured").wait_for()
+    else:
+        page.get_by_role("heading", name="Clusters").wait_for()
+
+
+def test_sign_in_with_a_password(browser: Any, tmp_path: Path) -> None:
+    from gennaker.authn.passwords import hash_password
+
+    (tmp_path / "gennaker.toml").write_text(
+        f'[auth]\nenabled = true\n[[auth.users]]\nname = "alice"\npassword_hash = "{hash_password("s3cret", iterations=1000)}"\n'
+    )
+    secured = Server(tmp_path, env={"GENNAKER_CONFIG": str(tmp_path / "gennaker.toml")})
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=secured.url)
+    try:
+        tab = context.new_page()
+        tab.goto("/ui/")
+        tab.wait_for_url("**/ui/login")
+        tab.get_by_label("User name").fill("alice")
+        tab.get_by_label("Password").fill("wrong")
+        tab.get_by_role("button", name="Sign in").click()
+        tab.get_by_text("Wrong user name or password.").wait_for()
+        shot(tab, "login")
+        tab.get_by_label("Password").fill("s3cret")
+        tab.get_by_role("button", name="Sign in").click()
+        tab.wait_for_url("**/ui/")
+        tab.get_by_text("Signed in as").wait_for()
+        assert "gnk_" not in tab.url
+        cookie = next(c for c in context.cookies() if c["name"] == "gennaker_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        # The page's own requests work with the cookie; a script-less cross-site POST does not.
+        assert secured.api("GET", "/applications").status_code == 401
+        tab.get_by_role("button", name="Sign out").click()
+        tab.wait_for_url("**/ui/login")
+        assert secured.api(
+            "GET", "/applications", headers={"Authorization": f"Bearer {cookie['value']}"}
+        ).status_code == 401
+    finally:
+        context.close()
+        secured.stop()
