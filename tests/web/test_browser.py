@@ -102,7 +102,10 @@ def test_create_application_save_pipeline_run_and_judge(page: Any, server: Serve
     page.locator("[data-editor-errors]").get_by_text("✓ valid").wait_for()
     page.get_by_role("button", name="Save pipeline").click()
     page.get_by_text("Saved at").wait_for()
-    assert server.api("GET", "/applications/shop/pipelineConfigs/deploy").json()["stages"][1]["name"] == "Approve"
+    assert (
+        server.api("GET", "/applications/shop/pipelineConfigs/deploy").json()["stages"][1]["name"]
+        == "Approve"
+    )
 
     # The trigger form comes from parameterConfig; a missing required value is shown in place.
     page.goto("/ui/applications/shop/executions")
@@ -181,7 +184,7 @@ class _Flaky(BaseHTTPRequestHandler):
 
     accept = False
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
         code = 200 if type(self).accept else 400
         body = json.dumps({"accepted": code == 200}).encode()
@@ -290,9 +293,12 @@ def test_sign_in_with_a_password(browser: Any, tmp_path: Path) -> None:
         assert secured.api("GET", "/applications").status_code == 401
         tab.get_by_role("button", name="Sign out").click()
         tab.wait_for_url("**/ui/login")
-        assert secured.api(
-            "GET", "/applications", headers={"Authorization": f"Bearer {cookie['value']}"}
-        ).status_code == 401
+        assert (
+            secured.api(
+                "GET", "/applications", headers={"Authorization": f"Bearer {cookie['value']}"}
+            ).status_code
+            == 401
+        )
     finally:
         context.close()
         secured.stop()

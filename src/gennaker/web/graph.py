@@ -9,6 +9,7 @@ the server so the graph reads without JavaScript and the layout is unit-tested i
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -181,6 +182,35 @@ class _Route:
         self.points = list(points)
 
 
+def _spread_layers(component: object, slot: float) -> None:
+    """Keep ``slot`` between neighbours of one layer (stages and the bends of long edges).
+
+    grandalf averages four alignments to place a layer, which can bring two of its members closer
+    than their size; a sweep down each layer restores the gap and keeps their order."""
+    members: dict[float, list[tuple[float, object, int]]] = {}
+    for vertex in component.sV:  # type: ignore[attr-defined]
+        x, y = vertex.view.xy
+        members.setdefault(round(y, 3), []).append((x, vertex, -1))
+    for edge in component.sE:  # type: ignore[attr-defined]
+        for index, (x, y) in enumerate(edge.view.points[1:-1], start=1):
+            members.setdefault(round(y, 3), []).append((x, edge, index))
+    for layer in members.values():
+        layer.sort(key=lambda m: m[0])
+        previous = None
+        for x, owner, index in layer:
+            new_x = x if previous is None else max(x, previous + slot)
+            previous = new_x
+            if index < 0:
+                owner.view.xy = (new_x, owner.view.xy[1])  # type: ignore[attr-defined]
+            else:
+                points = owner.view.points  # type: ignore[attr-defined]
+                points[index] = (new_x, points[index][1])
+    for edge in component.sE:  # type: ignore[attr-defined]
+        points = edge.view.points
+        if points:
+            points[0], points[-1] = edge.v[0].view.xy, edge.v[1].view.xy
+
+
 def layout(nodes: list[Node]) -> Layout:
     """Place the nodes (left to right by column) and route the edges; unconnected parts stack."""
     if not nodes:
@@ -207,6 +237,7 @@ def layout(nodes: list[Node]) -> Layout:
         sugiyama.yspace = COLUMN_GAP
         sugiyama.init_all()
         sugiyama.draw(3)
+        _spread_layers(component, slot)
         points = [v.view.xy for v in component.sV]
         points += [p for e in component.sE for p in e.view.points]
         # grandalf layers top to bottom; its y becomes our x and its x our y.
@@ -238,13 +269,41 @@ def layout(nodes: list[Node]) -> Layout:
     return Layout(nodes, links, width + MARGIN, top - COMPONENT_GAP + MARGIN)
 
 
-def execution_graph(stages: Sequence[Stage]) -> ExecutionGraph:
+_Shape = tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+class LayoutCache:
+    """Remembers layouts by the graph's shape (ids, refIds, requisites), so a live page that is
+    re-read on every stage transition pays for the layout once. Kept on the app, bounded."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._saved: OrderedDict[_Shape, Layout] = OrderedDict()
+
+    def layout(self, nodes: list[Node]) -> Layout:
+        """``layout(nodes)``, or the remembered geometry applied to these nodes."""
+        shape = tuple((n.id, n.ref_id, n.requisites) for n in nodes)
+        saved = self._saved.get(shape)
+        if saved is None:
+            made = layout(nodes)
+            self._saved[shape] = made
+            while len(self._saved) > self.size:
+                self._saved.popitem(last=False)
+            return made
+        self._saved.move_to_end(shape)
+        for node, old in zip(nodes, saved.nodes, strict=True):
+            node.column, node.x, node.y = old.column, old.x, old.y
+        return Layout(nodes, saved.links, saved.width, saved.height)
+
+
+def execution_graph(stages: Sequence[Stage], cache: LayoutCache | None = None) -> ExecutionGraph:
     """The laid-out graph of an execution's stages (Spinnaker's execution JSON, read as Stages)."""
+    place = layout if cache is None else cache.layout
     main = [s for s in stages if s.parent_stage_id is None and not s.is_finally]
     final = [s for s in stages if s.parent_stage_id is None and s.is_finally]
     return ExecutionGraph(
-        layout(block_nodes(stages, main)),
-        layout(block_nodes(stages, final)) if final else None,
+        place(block_nodes(stages, main)),
+        place(block_nodes(stages, final)) if final else None,
     )
 
 

@@ -9,8 +9,9 @@ from fastapi.responses import Response
 
 from gennaker.errors import NotFound
 from gennaker.services import Services
+from gennaker.store.executions import ExecutionNotFound
 from gennaker.web import views
-from gennaker.web.graph import NODE_HEIGHT, NODE_WIDTH, execution_graph
+from gennaker.web.graph import NODE_HEIGHT, NODE_WIDTH, LayoutCache, execution_graph
 from gennaker.web.templating import render
 
 router = APIRouter()
@@ -26,9 +27,12 @@ def execution_view(request: Request, application: str, execution_id: str, stage:
     with services.db.read() as conn:
         try:
             execution = services.executions.load(conn, execution_id)
-        except NotFound as exc:
+        except (NotFound, ExecutionNotFound) as exc:
             return render(request, "not_found.html", status_code=404, message=str(exc))
-    graph = execution_graph(execution.stages)
+    cache = getattr(request.app.state, "web_layouts", None)
+    if cache is None:
+        cache = request.app.state.web_layouts = LayoutCache()
+    graph = execution_graph(execution.stages, cache)
     selected = execution.stage(stage) if stage else views.default_stage(execution)
     if selected is not None and selected.parent_stage_id is not None and not stage:
         selected = None
