@@ -173,3 +173,13 @@ def test_sign_in_with_an_api_token(make_ui: MakeUi) -> None:
 def test_without_auth_the_login_page_goes_to_the_ui(make_ui: MakeUi) -> None:
     _, client = make_ui()
     assert client.get("/ui/login?next=/ui/applications/new").headers["location"] == "/ui/applications/new"
+
+
+def test_long_unchanged_stretches_are_folded() -> None:
+    from gennaker.web.pages.editor import folded, side_by_side
+
+    old = "\n".join(f"line {i}" for i in range(40))
+    new = old.replace("line 20", "line twenty")
+    lines = folded(side_by_side(old, new))
+    assert [line.kind for line in lines] == ["skip"] + ["equal"] * 3 + ["replace"] + ["equal"] * 3 + ["skip"]
+    assert lines[0].left == "17 unchanged lines" and lines[-1].left == "16 unchanged lines"

@@ -119,6 +119,29 @@ def side_by_side(old: str, new: str) -> list[DiffLine]:
     return out
 
 
+def folded(lines: list[DiffLine], context: int = 3) -> list[DiffLine]:
+    """The changed lines with ``context`` lines around them; each longer run of equal lines becomes
+    one line of kind ``skip`` whose ``left`` says how many were left out."""
+    keep = [False] * len(lines)
+    for i, line in enumerate(lines):
+        if line.kind != "equal":
+            for j in range(max(0, i - context), min(len(lines), i + context + 1)):
+                keep[j] = True
+    out: list[DiffLine] = []
+    skipped = 0
+    for line, wanted in zip(lines, keep, strict=True):
+        if wanted:
+            if skipped:
+                out.append(DiffLine("skip", None, f"{skipped} unchanged lines", None, ""))
+                skipped = 0
+            out.append(line)
+        else:
+            skipped += 1
+    if skipped:
+        out.append(DiffLine("skip", None, f"{skipped} unchanged lines", None, ""))
+    return out
+
+
 def _comparable(revision: PipelineRevision) -> str:
     """The revision's JSON without what changes on every save."""
     return _text({k: v for k, v in revision.body.items() if k not in ("updateTs", "lastModifiedBy")})
@@ -145,6 +168,6 @@ def history(request: Request, application: str, config_id: str, left: int = 0, r
         revisions=revisions,
         older=older,
         newer=newer,
-        lines=lines,
+        lines=folded(lines),
         changed=any(line.kind != "equal" for line in lines),
     )
