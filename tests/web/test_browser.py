@@ -265,6 +265,185 @@ def test_infrastructure_says_when_there_is_no_provider(page: Any, server: Server
         page.get_by_role("heading", name="Clusters").wait_for()
 
 
+SERVER_GROUPS = [
+    {
+        "name": f"shop-api-v00{n}",
+        "account": "local-dev",
+        "region": "host1",
+        "cluster": "shop-api",
+        "type": "local",
+        "cloudProvider": "local",
+        "application": "shop",
+        "isDisabled": n == 2,
+        "disabled": n == 2,
+        "moniker": {"app": "shop", "cluster": "shop-api", "stack": "api", "sequence": n},
+        "createdTime": 1714000000000 + n,
+        "capacity": {"min": 2, "max": 2, "desired": 2},
+        "instanceCounts": {
+            "total": 2,
+            "up": 1 if n == 3 else 0,
+            "down": 1 if n == 3 else 0,
+            "unknown": 0 if n == 3 else 2,
+            "outOfService": 0,
+            "starting": 0,
+        },
+        "instances": [
+            {
+                "id": f"shop-api-v00{n}-{i}",
+                "name": f"shop-api-v00{n}-{i}",
+                "healthState": ("Up" if i == 0 else "Down") if n == 3 else "Unknown",
+                "launchTime": 1714000001000,
+                "health": [],
+            }
+            for i in range(2)
+        ],
+        "loadBalancers": ["shop-api"],
+    }
+    for n in (2, 3)
+]
+
+
+def _json(route: Any, body: Any, status: int = 200) -> None:
+    route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+
+def test_infrastructure_renders_provider_data_and_sends_gate_tasks(page: Any, server: Server) -> None:
+    """The provider endpoints are not part of this package, so the browser is given their answers
+    in Gate's documented shapes (reference/spinnaker-clouddriver.md §2) by Playwright's routing; the
+    test checks what is drawn and the Gate task the page sends."""
+    sent: list[Any] = []
+
+    def tasks(route: Any) -> None:
+        sent.append(route.request.post_data_json)
+        _json(route, {"ref": "/tasks/task-1"})
+
+    page.route("**/applications/shop/serverGroups?*", lambda r: _json(r, SERVER_GROUPS))
+    page.route(
+        "**/applications/shop/loadBalancers",
+        lambda r: _json(
+            r,
+            [
+                {
+                    "name": "shop-api",
+                    "account": "local-dev",
+                    "region": "host1",
+                    "serverGroups": [{"name": "shop-api-v003", "isDisabled": False}],
+                }
+            ],
+        ),
+    )
+    page.route("**/applications/shop/tasks", tasks)
+    page.route(
+        "**/tasks/task-1",
+        lambda r: _json(
+            r,
+            {
+                "id": "task-1",
+                "status": "SUCCEEDED",
+                "steps": [{"name": "resizeServerGroup", "status": "SUCCEEDED"}],
+            },
+        ),
+    )
+    try:
+        page.goto("/ui/applications/shop/infrastructure")
+        page.get_by_role("heading", name="local-dev / shop-api").wait_for()
+        older, row = page.locator("section.cluster tbody tr").all()
+        assert older.locator("strong").inner_text() == "shop-api-v002"
+        assert row.locator("strong").inner_text() == "shop-api-v003"
+        assert "✓ enabled" in row.inner_text() and "1 up, 1 down" in row.inner_text()
+        assert "✓ shop-api-v003-0 · Up" in row.inner_text() and "✕ shop-api-v003-1 · Down" in row.inner_text()
+        assert "⊘ disabled" in older.inner_text()
+        assert row.get_by_role("button", name="Roll back to shop-api-v002").is_visible()
+        row.get_by_role("button", name="Resize…").click()
+        dialog = page.locator("#resize-dialog")
+        dialog.get_by_label("Desired").fill("3")
+        dialog.get_by_role("button", name="Resize").click()
+        dialog.get_by_text("min ≤ desired ≤ max").wait_for()
+        assert sent == []
+        dialog.get_by_label("Max").fill("4")
+        dialog.get_by_role("button", name="Resize").click()
+        page.get_by_text("Resize server group shop-api-v003: succeeded").wait_for()
+        shot(page, "infrastructure")
+        (task,) = sent
+        assert task["application"] == "shop"
+        (job,) = task["job"]
+        assert {
+            k: job[k]
+            for k in ("type", "serverGroupName", "region", "credentials", "cloudProvider", "capacity")
+        } == {
+            "type": "resizeServerGroup",
+            "serverGroupName": "shop-api-v003",
+            "region": "host1",
+            "credentials": "local-dev",
+            "cloudProvider": "local",
+            "capacity": {"min": 2, "desired": 3, "max": 4},
+        }
+    finally:
+        page.unroute_all()
+
+
+def test_canary_report_shows_why_a_canary_failed(page: Any, server: Server) -> None:
+    """Canary analysis is not part of this package; the browser is given Gate's /v2/canaries and
+    /v2/canaryConfig answers in Kayenta's documented shapes (reference/kayenta-canary.md §3)."""
+    page.goto("/ui/applications/shop/canary")
+    if server.api("GET", "/v2/canaryConfig?application=shop").status_code == 404:
+        page.get_by_text("No canary analysis configured").wait_for()
+    judge = {
+        "judgeName": "NetflixACAJudge-v1.0",
+        "score": {"score": 0.0, "classification": "Fail", "classificationReason": ""},
+        "groupScores": [{"name": "errors", "score": 0.0}],
+        "results": [
+            {
+                "name": "5xx rate",
+                "id": "pair-1",
+                "classification": "High",
+                "classificationReason": "5xx rate was classified as High",
+                "critical": True,
+                "controlMetadata": {"stats": {"mean": 1.2}},
+                "experimentMetadata": {"stats": {"mean": 2.5}},
+            }
+        ],
+    }
+    run = {
+        "pipelineId": "run-1",
+        "status": "succeeded",
+        "complete": True,
+        "metricSetPairListId": "pairs-1",
+        "config": {"name": "api"},
+        "result": {"judgeResult": judge},
+    }
+    page.route(
+        "**/v2/canaryConfig?application=shop",
+        lambda r: _json(r, [{"id": "cfg-1", "name": "api", "applications": ["shop"]}]),
+    )
+    page.route("**/v2/canaries/shop/executions?*", lambda r: _json(r, [run]))
+    page.route("**/v2/canaries/canary/run-1", lambda r: _json(r, run))
+    page.route(
+        "**/v2/canaries/metricSetPairList/pairs-1",
+        lambda r: _json(
+            r,
+            [
+                {
+                    "id": "pair-1",
+                    "name": "5xx rate",
+                    "values": {"control": [1, 1.2, 1.1, 1.4], "experiment": [2, 2.6, 2.4, 3]},
+                }
+            ],
+        ),
+    )
+    try:
+        page.reload()
+        page.get_by_role("button", name="run-1").click()
+        metric = page.locator("section.metric")
+        metric.get_by_text("5xx rate was classified as High").wait_for()
+        assert "▲ 5xx rate — High (critical)" in metric.inner_text()
+        assert metric.locator("svg polyline").count() == 2
+        assert "✕ Fail" in page.locator(".report").inner_text()
+        shot(page, "canary")
+    finally:
+        page.unroute_all()
+
+
 def test_sign_in_with_a_password(browser: Any, tmp_path: Path) -> None:
     from gennaker.authn.passwords import hash_password
 

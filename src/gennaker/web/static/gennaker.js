@@ -513,7 +513,7 @@
         if (!byCluster.has(key)) byCluster.set(key, []);
         byCluster.get(key).push(sg);
       }
-      const parts = [el('div', { 'data-task-progress': '', 'aria-live': 'polite' })];
+      const parts = [];
       parts.push(el('h2', { text: 'Clusters' }));
       if (!byCluster.size) parts.push(el('p', { class: 'muted', text: 'No server groups.' }));
       for (const [key, sgs] of byCluster) {
@@ -530,10 +530,12 @@
             el('td', { text: `${cap.min ?? '?'} / ${cap.desired ?? '?'} / ${cap.max ?? '?'}` }),
             el('td', { text: `${c.up || 0} up, ${c.down || 0} down, ${c.starting || 0} starting, ${c.outOfService || 0} out of service, ${c.unknown || 0} unknown` }),
             el('td', {}, el('ul', { class: 'instances' }, instances)),
-            el('td', { class: 'actions' },
+            el('td', {}, el('div', { class: 'actions' },
               el('button', { type: 'button', text: 'Resize…', onclick: () => this.openResize(sg) }),
               disabled ? act('Enable', 'enableServerGroup') : act('Disable', 'disableServerGroup', `Disable ${sg.name}?`),
-              act('Destroy', 'destroyServerGroup', `Destroy ${sg.name} and its instances?`)));
+              this.rollbackButton(sg, sgs),
+              el('button', { type: 'button', text: 'Clone', onclick: () => this.task(sg, 'cloneServerGroup', `Clone ${sg.name} into a new server group?`, this.cloneOf(sg)) }),
+              act('Destroy', 'destroyServerGroup', `Destroy ${sg.name} and its instances?`))));
         });
         parts.push(el('section', { class: 'cluster' }, el('h3', { text: key }),
           el('table', { class: 'list' }, el('thead', {}, el('tr', {}, ['Server group', 'State', 'Min / desired / max', 'Instances', 'Health', 'Actions'].map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))));
@@ -547,19 +549,34 @@
       root.replaceChildren(...parts);
     },
     target(sg) {
-      return { serverGroupName: sg.name, asgName: sg.name, region: sg.region, regions: [sg.region], credentials: sg.account, cloudProvider: sg.cloudProvider || sg.type };
+      return { serverGroupName: sg.name, asgName: sg.name, moniker: sg.moniker, region: sg.region, regions: [sg.region], credentials: sg.account, cloudProvider: sg.cloudProvider || sg.type };
+    },
+    // Roll an enabled server group back to the newest older one of its cluster and region (Deck's
+    // explicit rollback: enable the restore target, then disable this one).
+    rollbackButton(sg, siblings) {
+      if (sg.isDisabled || sg.disabled) return null;
+      const older = siblings.filter((o) => o.region === sg.region && o.name !== sg.name && (o.createdTime || 0) < (sg.createdTime || 0))
+        .sort((a, b) => (b.createdTime || 0) - (a.createdTime || 0))[0];
+      if (!older) return null;
+      return el('button', { type: 'button', text: `Roll back to ${older.name}`, onclick: () => this.task(sg, 'rollbackServerGroup', `Enable ${older.name} and disable ${sg.name}?`,
+        { rollbackType: 'EXPLICIT', rollbackContext: { rollbackServerGroupName: sg.name, restoreServerGroupName: older.name } }) });
+    },
+    cloneOf(sg) {
+      const m = sg.moniker || {};
+      return { source: { account: sg.account, region: sg.region, asgName: sg.name, serverGroupName: sg.name }, application: m.app || sg.application,
+        stack: m.stack, freeFormDetail: m.detail, capacity: sg.capacity, account: sg.account };
     },
     async task(sg, type, confirmText, extra = {}) {
       if (confirmText && !window.confirm(confirmText)) return;
       const app = this.root.dataset.infrastructure;
-      const description = `${type.replace('ServerGroup', '')} server group ${sg.name}`;
+      const description = `${type.replace('ServerGroup', '').replace(/^./, (c) => c.toUpperCase())} server group ${sg.name}`;
       const r = await api('POST', `/applications/${encodeURIComponent(app)}/tasks`, { application: app, description, job: [{ type, ...this.target(sg), ...extra }] });
       if (!r.ok) { toast(problemOf(r)); return false; }
       this.follow(r.data.ref, description);
       return true;
     },
     async follow(ref, description) {
-      const box = $('[data-task-progress]', this.root);
+      const box = $('[data-task-progress]');
       const line = el('p', { class: 'task', text: `${description}: started` });
       if (box) box.append(line);
       for (;;) {
@@ -592,19 +609,75 @@
     async console(sg, instance) {
       const r = await api('GET', `/instances/${encodeURIComponent(sg.account)}/${encodeURIComponent(sg.region)}/${encodeURIComponent(instance.id || instance.name)}/console?provider=${encodeURIComponent(sg.cloudProvider || sg.type || '')}`);
       const output = r.ok ? (typeof r.data.output === 'string' ? r.data.output : (r.data.output || []).map((o) => `== ${o.name}\n${o.output}`).join('\n')) : problemOf(r);
-      const box = $('[data-task-progress]', this.root);
+      const box = $('[data-task-progress]');
       box.replaceChildren(el('details', { open: true }, el('summary', { text: `Console of ${instance.name || instance.id}` }), el('pre', { class: 'code log', text: output || '(empty)' })));
     },
   };
 
-  // -- canary configs (from canary analysis's Gate endpoints, when present) ---------------------------
+  // -- canary analysis (from its Gate endpoints, when present) -----------------------------------------
+  const CLASS_GLYPH = { Pass: '✓', Marginal: '!', Fail: '✕', High: '▲', Low: '▼', Nodata: '○', NodataFailMetric: '○', Error: '✕' };
+  // Two series in one small SVG chart: control solid, experiment dashed (told apart by more than colour).
+  function seriesChart(pair) {
+    const control = (pair.values && pair.values.control) || [];
+    const experiment = (pair.values && pair.values.experiment) || [];
+    const all = [...control, ...experiment].filter((v) => typeof v === 'number' && isFinite(v));
+    const w = 360, h = 120, pad = 24;
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('viewBox', `0 0 ${w} ${h}`); svg.setAttribute('width', w); svg.setAttribute('height', h);
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', `${pair.name}: control ${control.length} points, experiment ${experiment.length} points`);
+    if (!all.length) return el('p', { class: 'muted', text: 'no data points' });
+    const lo = Math.min(...all), hi = Math.max(...all), span = hi - lo || 1;
+    const n = Math.max(control.length, experiment.length, 2);
+    const line = (values, cls) => {
+      const pts = values.map((v, i) => (typeof v === 'number' && isFinite(v)
+        ? `${pad + (i * (w - 2 * pad)) / (n - 1)},${h - pad - ((v - lo) * (h - 2 * pad)) / span}` : null)).filter(Boolean);
+      const path = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+      path.setAttribute('points', pts.join(' ')); path.setAttribute('class', cls);
+      return path;
+    };
+    const label = (text, x, y) => { const t = document.createElementNS('http://www.w3.org/2000/svg', 'text'); t.setAttribute('x', x); t.setAttribute('y', y); t.textContent = text; return t; };
+    svg.append(line(control, 'series control'), line(experiment, 'series experiment'),
+      label(String(+hi.toPrecision(4)), 2, pad - 6), label(String(+lo.toPrecision(4)), 2, h - 6));
+    return el('figure', { class: 'chart' }, svg, el('figcaption', { text: '— control   - - experiment' }));
+  }
+  async function canaryReport(box, id) {
+    box.replaceChildren(el('p', { class: 'muted', text: 'Loading the report…' }));
+    const r = await api('GET', `/v2/canaries/canary/${encodeURIComponent(id)}`);
+    if (!r.ok) { box.replaceChildren(el('p', { class: 'problem', text: problemOf(r) })); return; }
+    const run = r.data;
+    const judge = (run.result && run.result.judgeResult) || {};
+    const score = judge.score || {};
+    const parts = [el('h3', { text: `Canary ${id}` }),
+      el('p', {}, el('strong', { text: `${CLASS_GLYPH[score.classification] || ''} ${score.classification || String(run.status || '').toLowerCase()}` }),
+        ` — score ${score.score ?? '?'}${score.classificationReason ? ': ' + score.classificationReason : ''}`)];
+    if (run.exception) parts.push(el('p', { class: 'problem', text: (run.exception.details && (run.exception.details.error || (run.exception.details.errors || []).join('; '))) || JSON.stringify(run.exception) }));
+    if ((judge.groupScores || []).length) parts.push(el('p', { text: 'Groups: ' + judge.groupScores.map((g) => `${g.name} ${g.score}`).join(', ') }));
+    let pairs = [];
+    if (run.metricSetPairListId) {
+      const p = await api('GET', `/v2/canaries/metricSetPairList/${encodeURIComponent(run.metricSetPairListId)}`);
+      if (p.ok && Array.isArray(p.data)) pairs = p.data;
+    }
+    for (const m of judge.results || []) {
+      const pair = pairs.find((x) => x.id === m.id) || pairs.find((x) => x.name === m.name);
+      const cs = (m.controlMetadata && m.controlMetadata.stats) || {};
+      const es = (m.experimentMetadata && m.experimentMetadata.stats) || {};
+      parts.push(el('section', { class: 'metric' },
+        el('h4', {}, `${CLASS_GLYPH[m.classification] || '?'} ${m.name} — ${m.classification}`, m.critical ? ' (critical)' : ''),
+        m.classificationReason ? el('p', { text: m.classificationReason }) : null,
+        el('p', { class: 'muted', text: `control mean ${cs.mean ?? '?'} · experiment mean ${es.mean ?? '?'}` }),
+        pair ? seriesChart(pair) : null));
+    }
+    box.replaceChildren(...parts);
+  }
   async function canary(root) {
     const app = root.dataset.canary;
-    const r = await api('GET', `/v2/canaryConfig?application=${encodeURIComponent(app)}`);
-    if (r.status === 404) { root.replaceChildren(el('p', { class: 'notice', text: 'No canary analysis configured: this Gennaker has no canary endpoints.' })); return; }
-    if (!r.ok) { root.replaceChildren(el('p', { class: 'problem', text: problemOf(r) })); return; }
-    const configs = r.data || [];
-    const items = configs.map((c) => {
+    const [configs, runs] = await Promise.all([
+      api('GET', `/v2/canaryConfig?application=${encodeURIComponent(app)}`),
+      api('GET', `/v2/canaries/${encodeURIComponent(app)}/executions?limit=20`),
+    ]);
+    if (configs.status === 404 && runs.status === 404) { root.replaceChildren(el('p', { class: 'notice', text: 'No canary analysis configured: this Gennaker has no canary endpoints.' })); return; }
+    const items = (configs.ok ? configs.data || [] : []).map((c) => {
       const area = el('textarea', { class: 'code', rows: 12, 'aria-label': `JSON of ${c.name}` });
       const box = el('p', { class: 'problem', role: 'alert', hidden: true });
       const details = el('details', {}, el('summary', { text: `${c.name} (${(c.applications || []).join(', ')})` }), area, box,
@@ -620,7 +693,23 @@
       });
       return details;
     });
-    root.replaceChildren(el('h2', { text: 'Canary configs' }), items.length ? el('div', {}, items) : el('p', { class: 'muted', text: 'No canary configs for this application.' }));
+    const report = el('div', { class: 'report', 'aria-live': 'polite' });
+    const rows = (runs.ok && Array.isArray(runs.data) ? runs.data : []).map((run) => {
+      const id = run.pipelineId || run.canaryExecutionId || run.id;
+      const score = (run.result && run.result.judgeResult && run.result.judgeResult.score) || {};
+      return el('tr', {},
+        el('td', {}, el('button', { type: 'button', class: 'link', text: id, onclick: () => canaryReport(report, id) })),
+        el('td', { text: (run.config && run.config.name) || run.canaryConfigId || '' }),
+        el('td', { text: String(run.status || '').toLowerCase() }),
+        el('td', { text: score.classification ? `${CLASS_GLYPH[score.classification] || ''} ${score.classification} (${score.score})` : '' }),
+        el('td', { text: run.startTimeIso || run.buildTimeIso || '' }));
+    });
+    root.replaceChildren(
+      el('h2', { text: 'Canary configs' }), items.length ? el('div', {}, items) : el('p', { class: 'muted', text: 'No canary configs for this application.' }),
+      el('h2', { text: 'Canary judgments' }),
+      rows.length ? el('table', { class: 'list' }, el('thead', {}, el('tr', {}, ['Run', 'Config', 'Status', 'Score', 'Started'].map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
+        : el('p', { class: 'muted', text: 'No canary judgments yet.' }),
+      report);
   }
 
   document.addEventListener('DOMContentLoaded', () => {
