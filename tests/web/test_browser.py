@@ -149,15 +149,29 @@ def test_edit_wait_time_in_the_editor_and_see_the_diff(page: Any, server: Server
     wait_time = page.locator('[data-path="$.stages[0].waitTime"]')
     wait_time.fill("7")
     assert '"waitTime": 7' in page.locator("[data-editor-json]").input_value()
+    # A trigger and a notification from their forms.
+    page.get_by_role("button", name="Add trigger").click()
+    page.locator('select[data-path="$.triggers[0].type"]').select_option("cron")
+    page.locator('[data-path="$.triggers[0].cronExpression"]').fill("0 0 3 ? * MON-FRI")
+    page.get_by_role("button", name="Add notification").click()
+    page.locator('[data-path="$.notifications[0].address"]').fill("#deploys")
     page.get_by_role("button", name="Save pipeline").click()
     page.get_by_text("Saved at").wait_for()
-    assert server.api("GET", "/applications/shop/pipelineConfigs/deploy").json()["stages"][0]["waitTime"] == 7
+    saved = server.api("GET", "/applications/shop/pipelineConfigs/deploy").json()
+    assert saved["stages"][0]["waitTime"] == 7
+    assert {k: saved["triggers"][0][k] for k in ("type", "enabled", "cronExpression")} == {
+        "type": "cron",
+        "enabled": True,
+        "cronExpression": "0 0 3 ? * MON-FRI",
+    }
+    assert saved["notifications"][0] == {"type": "slack", "address": "#deploys", "level": "pipeline", "when": ["pipeline.failed"]}
     shot(page, "editor")
 
     page.get_by_role("link", name="Revision history").click()
     changed = page.locator("table.diff tr.replace, table.diff tr.insert")
     assert any('"waitTime": 7' in text for text in changed.all_inner_texts())
     assert any('"waitTime": 1' in text for text in changed.all_inner_texts())
+    assert any("cronExpression" in text for text in changed.all_inner_texts())
     shot(page, "history")
 
 
@@ -226,9 +240,46 @@ def test_restart_a_failed_stage(page: Any, server: Server) -> None:
         receiver.server_close()
 
 
+def test_waiting_pause_resume_skip_and_cancel(page: Any, server: Server) -> None:
+    config = {
+        "application": "shop",
+        "name": "slow",
+        "limitConcurrent": True,
+        "stages": [
+            {"refId": "1", "type": "wait", "name": "Long wait", "waitTime": 600},
+            {"refId": "2", "requisiteStageRefIds": ["1"], "type": "wait", "name": "Longer wait", "waitTime": 900},
+        ],
+    }
+    assert server.api("POST", "/pipelines", json=config).status_code == 200
+    first = server.api("POST", "/pipelines/shop/slow", json={}).json()["ref"].rsplit("/", 1)[1]
+    second = server.api("POST", "/pipelines/shop/slow", json={}).json()["ref"].rsplit("/", 1)[1]
+    page.goto(f"/ui/applications/shop/executions/{second}")
+    page.locator(".waiting").get_by_text("execution(s) of this pipeline running").wait_for()
+
+    page.goto(f"/ui/applications/shop/executions/{first}")
+    page.locator('a.node[data-ref-id="1"][data-status="RUNNING"]').wait_for()
+    page.get_by_role("button", name="Pause").click()
+    page.locator('[data-execution-status="PAUSED"]').wait_for()
+    page.get_by_role("button", name="Resume").click()
+    page.locator('[data-execution-status="RUNNING"]').wait_for()
+    page.get_by_role("button", name="Skip remaining wait").click()
+    page.locator('a.node[data-ref-id="2"][data-status="RUNNING"]').wait_for()
+    page.get_by_role("button", name="Cancel execution…").click()
+    page.get_by_label("Reason").fill("wrong branch")
+    page.locator("dialog[open]").get_by_role("button", name="Cancel execution").click()
+    page.locator('[data-execution-status="CANCELED"]').wait_for()
+    page.get_by_text("wrong branch").wait_for()
+    body = server.api("GET", f"/pipelines/{first}").json()
+    assert body["cancellationReason"] == "wrong branch"
+    # The waiting one starts once the slot is free.
+    page.goto(f"/ui/applications/shop/executions/{second}")
+    page.locator('[data-execution-status="RUNNING"]').wait_for()
+    server.api("PUT", f"/pipelines/{second}/cancel")
+
+
 def test_pipelines_view_filters(page: Any, server: Server) -> None:
     page.goto("/ui/applications/shop/executions")
-    assert page.locator("section.pipeline h2").all_inner_texts() == ["deploy", "notify"]
+    assert page.locator("section.pipeline h2").all_inner_texts() == ["deploy", "notify", "slow"]
     chips = page.locator("section.pipeline").first.locator("a.chip")
     # Chips read in graph order, finally last, and say their status in words too.
     assert [c.get_attribute("title") for c in chips.all()] == [

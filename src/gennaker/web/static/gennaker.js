@@ -343,8 +343,8 @@
     async function check(fromText) {
       const parsed = parse();
       if (parsed.error) { showProblems([{ path: '', message: 'JSON syntax: ' + parsed.error }]); return; }
-      model = parsed.value;
-      if (fromText) renderForms();
+      // Text edits replace the model; form edits already changed it (the forms hold references into it).
+      if (fromText) { model = parsed.value; renderForms(); }
       const mine = ++generation;
       const r = await api('POST', '/pipelines/validate', model);
       if (mine !== generation) return;  // a newer change is being checked
@@ -433,6 +433,49 @@
       section.append(add);
       return section;
     }
+    // Triggers and notifications: the common fields of each type; anything else stays in the JSON.
+    const TRIGGER_FIELDS = {
+      webhook: [['source', 'Source (POST /webhooks/webhook/<source>)']],
+      git: [['source', 'Source (github, gitlab, bitbucket)'], ['project', 'Project'], ['slug', 'Repository'], ['branch', 'Branch (regex)']],
+      cron: [['cronExpression', 'Cron expression (Quartz)']],
+      docker: [['account', 'Registry account'], ['repository', 'Repository'], ['tag', 'Tag (regex)']],
+      pipeline: [['application', 'Application'], ['pipeline', 'Pipeline (config id)']],
+    };
+    const WHEN = ['pipeline.starting', 'pipeline.complete', 'pipeline.failed'];
+    function listBlock(title, key, make, describe, body) {
+      if (!Array.isArray(model[key])) model[key] = [];
+      const items = model[key];
+      const section = el('section', {}, el('h2', { class: 'small', text: title }));
+      items.forEach((item, i) => {
+        if (!item || typeof item !== 'object') return;
+        const remove = el('button', { type: 'button', class: 'link danger', text: 'Remove' });
+        remove.addEventListener('click', () => { items.splice(i, 1); renderForms(); write(); });
+        section.append(el('fieldset', { class: 'stage-form' }, el('legend', { text: describe(item) }), body(item, `$.${key}[${i}]`), remove));
+      });
+      const add = el('button', { type: 'button', text: `Add ${title.toLowerCase().replace(/s$/, '')}` });
+      add.addEventListener('click', () => { items.push(make()); renderForms(); write(); });
+      section.append(add);
+      return section;
+    }
+    const triggerBlock = () => listBlock('Triggers', 'triggers', () => ({ type: 'webhook', enabled: true, source: '' }),
+      (t) => `${t.type || 'trigger'}${t.enabled === false ? ' (disabled)' : ''}`,
+      (t, path) => [
+        field('Type', path + '.type', t.type, (v) => { t.type = v; renderForms(); }, { options: Object.keys(TRIGGER_FIELDS).includes(t.type) ? Object.keys(TRIGGER_FIELDS) : [t.type, ...Object.keys(TRIGGER_FIELDS)] }),
+        field('Enabled', path + '.enabled', t.enabled !== false, (v) => { t.enabled = v; }, { type: 'checkbox' }),
+        ...(TRIGGER_FIELDS[t.type] || []).map(([key, label]) => field(label, `${path}.${key}`, t[key], (v) => setOrDelete(t, key, v))),
+        t.type === 'pipeline' ? field('When the parent ends (status, …)', path + '.status', list_(t.status), (v) => { t.status = split(v); }, { placeholder: 'successful, failed, canceled' }) : null,
+      ].filter(Boolean));
+    const notificationBlock = () => listBlock('Notifications', 'notifications', () => ({ type: 'slack', address: '', level: 'pipeline', when: ['pipeline.failed'] }),
+      (n) => `${n.type || 'notification'} ${n.address || ''}`.trim(),
+      (n, path) => [
+        field('Type', path + '.type', n.type, (v) => { n.type = v; }, { options: ['slack', 'email', 'webhook'].includes(n.type) ? ['slack', 'email', 'webhook'] : [n.type, 'slack', 'email', 'webhook'] }),
+        field(n.type === 'email' ? 'Addresses' : n.type === 'webhook' ? 'URL' : 'Channel', path + '.address', n.address, (v) => { n.address = v; }),
+        ...WHEN.map((w) => field(`Send when ${w.replace('pipeline.', '')}`, path + '.when', (n.when || []).includes(w), (on) => {
+          const when = new Set(n.when || []); if (on) when.add(w); else when.delete(w);
+          n.when = WHEN.filter((x) => when.has(x)).concat([...when].filter((x) => !WHEN.includes(x)));
+        }, { type: 'checkbox' })),
+      ]);
+
     function renderForms() {
       if (!model || typeof model !== 'object' || Array.isArray(model)) { forms.replaceChildren(el('p', { text: 'The JSON must be an object.' })); return; }
       const locks = Array.isArray(model.locks) ? model.locks : [];
@@ -446,11 +489,12 @@
           field('Locks (name:mode, …)', '$.locks', locks.map((l) => l.name + (l.mode ? ':' + l.mode : '')).join(', '), (v) => {
             const parsed = split(v).map((item) => { const [name, mode] = item.split(':'); return mode ? { name, mode } : { name }; });
             setOrDelete(model, 'locks', parsed.length ? parsed : '');
-          }, { placeholder: 'deploy-prod:oldest_first' }),
-          el('p', { class: 'muted', text: `${(model.triggers || []).length} trigger(s) and ${(model.notifications || []).length} notification(s): edit them in the JSON.` })),
+          }, { placeholder: 'deploy-prod:oldest_first' })),
         parameterBlock(),
         stageBlock('Stages', 'stages'),
-        stageBlock('Finally', 'finally'));
+        stageBlock('Finally', 'finally'),
+        triggerBlock(),
+        notificationBlock());
     }
     async function save() {
       problem.hidden = true;
