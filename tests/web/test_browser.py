@@ -164,7 +164,12 @@ def test_edit_wait_time_in_the_editor_and_see_the_diff(page: Any, server: Server
         "enabled": True,
         "cronExpression": "0 0 3 ? * MON-FRI",
     }
-    assert saved["notifications"][0] == {"type": "slack", "address": "#deploys", "level": "pipeline", "when": ["pipeline.failed"]}
+    assert saved["notifications"][0] == {
+        "type": "slack",
+        "address": "#deploys",
+        "level": "pipeline",
+        "when": ["pipeline.failed"],
+    }
     shot(page, "editor")
 
     page.get_by_role("link", name="Revision history").click()
@@ -247,7 +252,13 @@ def test_waiting_pause_resume_skip_and_cancel(page: Any, server: Server) -> None
         "limitConcurrent": True,
         "stages": [
             {"refId": "1", "type": "wait", "name": "Long wait", "waitTime": 600},
-            {"refId": "2", "requisiteStageRefIds": ["1"], "type": "wait", "name": "Longer wait", "waitTime": 900},
+            {
+                "refId": "2",
+                "requisiteStageRefIds": ["1"],
+                "type": "wait",
+                "name": "Longer wait",
+                "waitTime": 900,
+            },
         ],
     }
     assert server.api("POST", "/pipelines", json=config).status_code == 200
