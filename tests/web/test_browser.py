@@ -288,9 +288,60 @@ def test_waiting_pause_resume_skip_and_cancel(page: Any, server: Server) -> None
     server.api("PUT", f"/pipelines/{second}/cancel")
 
 
+def test_run_job_output_streams_into_the_stage_panel(page: Any, server: Server) -> None:
+    config = {
+        "application": "shop",
+        "name": "job",
+        "stages": [
+            {
+                "refId": "1",
+                "type": "runJob",
+                "cloudProvider": "local",
+                "name": "Migrate",
+                "command": ["sh", "-c", "echo first-line; sleep 2; echo second-line"],
+            }
+        ],
+    }
+    assert server.api("POST", "/pipelines", json=config).status_code == 200
+    ref = server.api("POST", "/pipelines/shop/job", json={}).json()["ref"]
+    page.goto(f"/ui/applications/shop/executions/{ref.rsplit('/', 1)[1]}")
+    log = page.locator("pre[data-log-url]")
+    page.wait_for_function("document.querySelector('pre[data-log-url]')?.textContent.includes('first-line')")
+    assert "second-line" not in log.inner_text()  # still running: the rest comes later
+    page.wait_for_function("document.querySelector('pre[data-log-url]')?.textContent.includes('second-line')")
+    page.locator('[data-execution-status="SUCCEEDED"]').wait_for(timeout=30_000)
+
+
+def test_keyboard_opens_a_stage(page: Any, server: Server) -> None:
+    page.goto("/ui/applications/shop/executions")
+    page.locator("section.pipeline").first.locator("li.execution a.status").first.click()
+    page.locator('a.node[data-ref-id="3"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**?stage=*")
+    assert "Smoke test" in page.locator("#stage-title").inner_text()
+    page.keyboard.press("Tab")  # focus moves on within the page, never trapped by the graph
+    assert page.evaluate("document.activeElement.tagName") in ("A", "BUTTON", "DIV", "SUMMARY", "PRE")
+
+
+def test_pages_read_with_javascript_off(browser: Any, server: Server) -> None:
+    context = browser.new_context(java_script_enabled=False, base_url=server.url)
+    try:
+        tab = context.new_page()
+        tab.goto("/ui/applications/shop/executions")
+        assert tab.get_by_text("JavaScript is off").is_visible()
+        assert tab.locator("a.chip").first.get_attribute("title") == "Build: succeeded"
+        assert not tab.get_by_role("button", name="Start manual execution").first.is_visible()
+        tab.locator("section.pipeline").first.locator("a.status").first.click()
+        assert tab.locator("a.node").count() == 5
+        tab.locator('a.node[data-ref-id="2"]').click()
+        assert "Judged continue" in tab.locator("section.panel").inner_text()
+    finally:
+        context.close()
+
+
 def test_pipelines_view_filters(page: Any, server: Server) -> None:
     page.goto("/ui/applications/shop/executions")
-    assert page.locator("section.pipeline h2").all_inner_texts() == ["deploy", "notify", "slow"]
+    assert page.locator("section.pipeline h2").all_inner_texts() == ["deploy", "job", "notify", "slow"]
     chips = page.locator("section.pipeline").first.locator("a.chip")
     # Chips read in graph order, finally last, and say their status in words too.
     assert [c.get_attribute("title") for c in chips.all()] == [

@@ -117,10 +117,12 @@ def judgment_options(stage: Stage) -> list[str]:
 
 
 def default_stage(execution: Execution) -> Stage | None:
-    """The stage to show when none is chosen: one that needs a person, else running, else failed."""
+    """The stage to show when none is chosen: one that needs a person, else running, else failed,
+    else the one that started last."""
     top = [s for s in execution.stages if s.parent_stage_id is None]
     for wanted in (is_judgeable, lambda s: s.status is S.RUNNING, lambda s: s.status.is_failure):
         for stage in top:
             if wanted(stage):
                 return stage
-    return None
+    started = [s for s in top if s.start_time]
+    return max(started, key=lambda s: (s.start_time or 0, not s.is_finally), default=None)

@@ -252,7 +252,10 @@
     state.polling = true;
     const step = async () => {
       const r = await api('GET', `${url}?offset=${state.offset}&stderrOffset=${state.stderrOffset}`);
-      if (!r.ok) { state.text = r.status === 404 ? '(no output for this stage)' : problemOf(r); state.done = true; }
+      const current = $$('[data-log-url]').find((n) => n.dataset.logUrl === url);
+      const running = current && current.dataset.logLive === 'true';
+      if (r.status === 404 && running) { /* the job has not written anything yet: ask again */ }
+      else if (!r.ok) { state.text = r.status === 404 ? '(no output for this stage)' : problemOf(r); state.done = true; }
       else {
         state.text += (r.data.stdout || '') + (r.data.stderr ? r.data.stderr : '');
         state.offset = r.data.offset; state.stderrOffset = r.data.stderrOffset || 0;
