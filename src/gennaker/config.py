@@ -140,6 +140,7 @@ class Settings(_Section):
     webhook: Mapping[str, Any] = Field(default_factory=dict)
     notifications: Mapping[str, Any] = Field(default_factory=dict)
     docker: Mapping[str, Any] = Field(default_factory=dict)
+    gitops: Mapping[str, Any] = Field(default_factory=dict)
 
 
 _ENV_ALIASES: dict[str, tuple[str, ...]] = {

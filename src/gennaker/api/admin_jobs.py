@@ -20,12 +20,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gennaker.errors import FieldError, GennakerError, InvalidInput, NotFound
+from gennaker.gitops.settings import gitops_settings
+from gennaker.gitops.state import check_not_managed
 from gennaker.model.execution import ORCHESTRATION, Execution, Stage, Task
 from gennaker.model.ids import new_ulid
 from gennaker.model.pipeline import validate_pipeline
 from gennaker.model.status import ExecutionStatus
 from gennaker.store import json as jsonlib
 from gennaker.store.schema import events as events_t
+from gennaker.templates.plan import TemplatePlanner, is_templated
 
 if TYPE_CHECKING:
     from gennaker.services import Services
@@ -85,8 +88,47 @@ def check_config(services: Services, conn: Connection, config: Json) -> None:
     errors = validate_pipeline(config, known_stage_type=services.registry.has_stage)
     if errors:
         raise InvalidInput("", errors)
+    check_templated(services, conn, config)
+    guard_managed(
+        services, conn, config_id=config.get("id"), application=config["application"], name=config["name"]
+    )
     if not services.applications.exists(conn, str(config["application"])):
         raise NotFound(f"application {config['application']} does not exist; create it first")
+
+
+def guard_managed(
+    services: Services,
+    conn: Connection,
+    *,
+    config_id: Any = None,
+    application: Any = None,
+    name: Any = None,
+) -> None:
+    """Conflict when a gitops repository manages the pipeline (it is changed in git, not here)."""
+    check_not_managed(
+        conn,
+        gitops_settings(services.settings),
+        config_id=str(config_id) if config_id else None,
+        application=str(application) if application else None,
+        name=str(name) if name else None,
+    )
+
+
+def check_templated(services: Services, conn: Connection, config: Json) -> None:
+    """A templated config must plan (template found, variables typed, stages placed) into a valid
+    pipeline; the planned pipeline's problems are reported with the template named."""
+    if not is_templated(config):
+        return
+    planned, used = TemplatePlanner(services.templates).plan(conn, config)
+    errors = validate_pipeline(planned, known_stage_type=services.registry.has_stage)
+    if errors:
+        raise InvalidInput(
+            "",
+            [
+                FieldError(e.path, f"{e.message} (in the pipeline planned from {used.reference})")
+                for e in errors
+            ],
+        )
 
 
 def save_pipeline(services: Services, conn: Connection, job: Json, user: str | None) -> Json:
@@ -102,6 +144,7 @@ def delete_pipeline(services: Services, conn: Connection, job: Json, user: str |
     app, name = job.get("application"), job.get("pipeline")
     if not isinstance(app, str) or not isinstance(name, str):
         raise InvalidInput("", [FieldError("$", "application and pipeline (the name) are required")])
+    guard_managed(services, conn, application=app, name=name)
     if not services.pipelines.delete_by_name(conn, app, name):
         raise NotFound(f"No pipeline found with application {app}, name {name}")
     return {}

@@ -19,7 +19,7 @@ from gennaker.model.execution import Execution, Stage
 from gennaker.outbound import OutboundPolicy, fetcher
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 
 def has_template(value: Any) -> bool:
@@ -67,7 +67,7 @@ class ExecutionView(Mapping[str, Any]):
 class StageEvaluator:
     """Evaluates ``${...}`` for the engine and the stages."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: EngineServices) -> None:
         self.services = services
         settings = services.settings
         self._limits = ex.Limits(

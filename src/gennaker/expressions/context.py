@@ -4,14 +4,13 @@ id lookups, the clock, the limits)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from gennaker.clock import Clock, SystemClock
-from gennaker.expressions.limits import DEFAULT_LIMITS, Limits
-from gennaker.expressions.objects import is_sequence
+from gennaker.expressions.bounds import DEFAULT_LIMITS, Limits
 
 
 class UrlFetcher(Protocol):
@@ -131,7 +130,8 @@ def _scm_info(context: Mapping[str, Any], trigger: Mapping[str, Any] | None) -> 
         build_info = trigger.get("buildInfo")
         if isinstance(build_info, Mapping):
             scm = build_info.get("scm") or []
-    if is_sequence(scm):
+    # Not objects.is_sequence: objects sits above this module (it types its methods with Env).
+    if isinstance(scm, Sequence) and not isinstance(scm, (str, bytes, bytearray)):
         if len(scm) >= 2:
             for entry in scm:
                 branch = entry.get("branch") if isinstance(entry, Mapping) else None

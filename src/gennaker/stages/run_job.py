@@ -25,7 +25,7 @@ from gennaker.model.execution import Execution, Stage
 from gennaker.stages._common import failed
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 PREFIX = "runJob_"
 
@@ -105,7 +105,7 @@ class RunJobStage(BaseStage):
         return True
 
     async def cancel(
-        self, execution: Execution, stage: Stage, services: Services
+        self, execution: Execution, stage: Stage, services: EngineServices
     ) -> Mapping[str, Any] | None:
         """The provider's cancel."""
         target = self._target(stage)

@@ -260,3 +260,42 @@ notification_deliveries = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
 )
+
+# Pipelines as code: what each gitops repository manages, its sync state and its sync history.
+gitops_managed = sa.Table(
+    "gitops_managed",
+    metadata,
+    sa.Column("repository", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    # "<application>/<pipeline name>" for pipelines, "<template id>:<tag>" for templates.
+    sa.Column("key", sa.String(600), primary_key=True),
+    sa.Column("config_id", sa.String(255), index=True),
+    sa.Column("file", sa.String(1000), nullable=False),
+    sa.Column("commit_sha", sa.String(64), nullable=False),
+)
+
+gitops_state = sa.Table(
+    "gitops_state",
+    metadata,
+    sa.Column("repository", sa.String(100), primary_key=True),
+    sa.Column("requested_at", sa.BigInteger),
+    sa.Column("last_attempt_at", sa.BigInteger),
+    sa.Column("last_commit", sa.String(64)),
+    sa.Column("last_status", sa.String(20)),
+)
+
+gitops_syncs = sa.Table(
+    "gitops_syncs",
+    metadata,
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("repository", sa.String(100), nullable=False, index=True),
+    sa.Column("commit_sha", sa.String(64)),
+    sa.Column("author", sa.String(500)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(100), nullable=False),
+    sa.Column("changes", sa.Text, nullable=False),
+    sa.Column("errors", sa.Text, nullable=False),
+)

@@ -12,6 +12,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.pipeline_configs",
     "gennaker.api.routes.strategies",
     "gennaker.api.routes.templates",
+    "gennaker.api.routes.gitops",
     "gennaker.api.routes.expressions",
     "gennaker.api.routes.triggering",
     "gennaker.api.routes.executions",

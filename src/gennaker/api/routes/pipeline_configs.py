@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from gennaker.api.admin_jobs import check_config
+from gennaker.api.admin_jobs import check_config, check_templated, guard_managed
 from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS, Valid
 from gennaker.errors import FieldError, InvalidInput, NotFound
@@ -67,6 +67,8 @@ def validate_config(config: ConfigBody, services: ServicesDep) -> Any:
     errors = validate_pipeline(config, known_stage_type=services.registry.has_stage)
     if errors:
         raise InvalidInput("", errors)
+    with services.db.read() as conn:
+        check_templated(services, conn, config)
     return {"valid": True}
 
 
@@ -77,6 +79,7 @@ def update_config(config_id: str, config: ConfigBody, services: ServicesDep, use
         raise InvalidInput("", [FieldError("$.id", f"must be {config_id!r}, the id in the path")])
     with services.db.transaction() as conn:
         services.pipelines.get(conn, config_id)
+        guard_managed(services, conn, config_id=config_id)
         check_config(services, conn, config)
         return services.pipelines.save(conn, {**config, "id": config_id}, user=user)
 
@@ -85,6 +88,7 @@ def update_config(config_id: str, config: ConfigBody, services: ServicesDep, use
 def delete_config(application: str, name: str, services: ServicesDep) -> Response:
     """Delete a pipeline config (and its history) by application and name."""
     with services.db.transaction() as conn:
+        guard_managed(services, conn, application=application, name=name)
         if not services.pipelines.delete_by_name(conn, application, name):
             raise NotFound(f"No pipeline found with application {application}, name {name}")
     return Response(status_code=204)
@@ -125,4 +129,5 @@ def restore_revision(
 ) -> Any:
     """Save an old version as the newest revision; returns the stored config."""
     with services.db.transaction() as conn:
+        guard_managed(services, conn, config_id=config_id)
         return services.pipelines.restore(conn, config_id, revision, user=user)

@@ -18,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from gennaker.gitops.webhook import on_git_delivery
 from gennaker.services import Services
 from gennaker.triggers import git, webhook
 from gennaker.triggers.git_payloads import SOURCES as GIT_SOURCES
@@ -118,10 +119,13 @@ async def post_webhook(type_: str, source: str, request: Request) -> Response:
         outcome = await asyncio.to_thread(handler, services, delivery)
     except git.SignatureRejected as exc:
         return _error(exc.status, exc.reason)
-    return JSONResponse(
-        {
-            "eventProcessed": outcome.processed,
-            "eventId": outcome.event_id,
-            "pipelines": [r.to_json() for r in outcome.results],
-        }
-    )
+    answer: dict[str, Any] = {
+        "eventProcessed": outcome.processed,
+        "eventId": outcome.event_id,
+        "pipelines": [r.to_json() for r in outcome.results],
+    }
+    if kind == "git":
+        synced = await asyncio.to_thread(on_git_delivery, services, delivery)
+        if synced:
+            answer["gitops"] = synced
+    return JSONResponse(answer)
