@@ -370,6 +370,36 @@ def test_applications_list_and_search(page: Any, server: Server) -> None:
     page.get_by_text("No application matches").wait_for()
 
 
+def test_edit_and_delete_an_application_and_a_pipeline(page: Any, server: Server) -> None:
+    assert server.api("POST", "/applications", json={"name": "scratch", "email": "a@example.com"}).is_success
+    assert server.api("POST", "/pipelines", json={"application": "scratch", "name": "tmp", "stages": []}).is_success
+    page.goto("/ui/applications/scratch/config")
+    page.get_by_label("Description").fill("to be removed")
+    page.get_by_label("Owner email").fill("")
+    page.get_by_role("button", name="Save").click()
+    assert page.locator('[data-error-for="$.email"]').inner_text() == "required"
+    page.get_by_label("Owner email").fill("b@example.com")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/ui/applications/scratch/executions")
+    app = server.api("GET", "/applications/scratch").json()["attributes"]
+    assert (app["email"], app["description"]) == ("b@example.com", "to be removed")
+
+    page.get_by_role("link", name="Configure").click()
+    page.get_by_role("button", name="Delete pipeline…").click()  # the confirm() is accepted
+    page.wait_for_url("**/ui/applications/scratch/executions")
+    assert server.api("GET", "/applications/scratch/pipelineConfigs").json() == []
+
+    page.goto("/ui/applications/scratch/config")
+    page.get_by_role("button", name="Delete application…").click()
+    dialog = page.locator("#confirm-delete")
+    dialog.get_by_role("button", name="Delete").click()
+    dialog.get_by_text("Type scratch to confirm.").wait_for()
+    dialog.get_by_label("Name").fill("scratch")
+    dialog.get_by_role("button", name="Delete").click()
+    page.wait_for_url("**/ui/")
+    assert server.api("GET", "/applications/scratch").status_code == 404
+
+
 def test_infrastructure_says_when_there_is_no_provider(page: Any, server: Server) -> None:
     page.goto("/ui/applications/shop/infrastructure")
     if server.api("GET", "/applications/shop/serverGroups").status_code == 404:
