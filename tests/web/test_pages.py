@@ -183,3 +183,20 @@ def test_long_unchanged_stretches_are_folded() -> None:
     lines = folded(side_by_side(old, new))
     assert [line.kind for line in lines] == ["skip"] + ["equal"] * 3 + ["replace"] + ["equal"] * 3 + ["skip"]
     assert lines[0].left == "17 unchanged lines" and lines[-1].left == "16 unchanged lines"
+
+
+def test_failed_expressions_are_listed_in_the_stage_panel(make_ui: MakeUi) -> None:
+    services, client = make_ui()
+    assert client.post("/applications", json={"name": "shop", "email": "t@example.com"}).is_success
+    config = {
+        "application": "shop",
+        "name": "exprs",
+        "stages": [{"refId": "1", "type": "wait", "name": "W", "waitTime": 0, "note": "${#nope('a')}"}],
+    }
+    assert client.post("/pipelines", json=config).status_code == 200
+    execution_id = client.post("/pipelines/shop/exprs", json={}).json()["ref"].rsplit("/", 1)[1]
+    run_until_idle(services)
+    page = client.get(f"/ui/applications/shop/executions/{execution_id}").text
+    assert "Expressions that failed" in page and "<code>#nope(&#39;a&#39;)</code>" in page
+    assert "Function &#39;nope&#39; could not be found" in page
+    assert "Problems reported" in page and "Why it failed" not in page

@@ -7,6 +7,7 @@ import hashlib
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import Request
@@ -70,6 +71,11 @@ def duration(start: object, end: object, now_ms: int | None = None) -> str:
     return f"{secs}s"
 
 
+def path_segment(value: object) -> str:
+    """A value quoted as one URL path segment (a pipeline name may hold spaces or slashes)."""
+    return quote(str(value), safe="")
+
+
 def pretty_json(value: Any) -> str:
     """Indented JSON for reading."""
     try:
@@ -100,6 +106,7 @@ def environment() -> Environment:
         words=status_words,
         clock=clock_time,
         pretty=pretty_json,
+        seg=path_segment,
     )
     env.globals.update(duration=duration, asset_version=asset_version)
     return env
