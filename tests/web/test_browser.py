@@ -262,8 +262,14 @@ def test_waiting_pause_resume_skip_and_cancel(page: Any, server: Server) -> None
         ],
     }
     assert server.api("POST", "/pipelines", json=config).status_code == 200
+    # An open pipelines page shows executions started elsewhere as they start (Server-Sent Events).
+    page.goto("/ui/applications/shop/executions")
+    page.locator("[data-live-state].ok").wait_for()
     first = server.api("POST", "/pipelines/shop/slow", json={}).json()["ref"].rsplit("/", 1)[1]
     second = server.api("POST", "/pipelines/shop/slow", json={}).json()["ref"].rsplit("/", 1)[1]
+    slow = page.locator("section.pipeline", has=page.get_by_role("heading", name="slow", exact=True))
+    slow.locator("li.execution", has_text="▶ running").wait_for()
+    slow.locator("li.execution .waiting").wait_for()
     page.goto(f"/ui/applications/shop/executions/{second}")
     page.locator(".waiting").get_by_text("execution(s) of this pipeline running").wait_for()
 
