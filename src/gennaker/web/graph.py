@@ -9,6 +9,7 @@ the server so the graph reads without JavaScript and the layout is unit-tested i
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -279,18 +280,23 @@ class LayoutCache:
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._saved: OrderedDict[_Shape, Layout] = OrderedDict()
+        # Pages render in the server's worker threads.
+        self._lock = threading.Lock()
 
     def layout(self, nodes: list[Node]) -> Layout:
         """``layout(nodes)``, or the remembered geometry applied to these nodes."""
         shape = tuple((n.id, n.ref_id, n.requisites) for n in nodes)
-        saved = self._saved.get(shape)
+        with self._lock:
+            saved = self._saved.get(shape)
+            if saved is not None:
+                self._saved.move_to_end(shape)
         if saved is None:
             made = layout(nodes)
-            self._saved[shape] = made
-            while len(self._saved) > self.size:
-                self._saved.popitem(last=False)
+            with self._lock:
+                self._saved[shape] = made
+                while len(self._saved) > self.size:
+                    self._saved.popitem(last=False)
             return made
-        self._saved.move_to_end(shape)
         for node, old in zip(nodes, saved.nodes, strict=True):
             node.column, node.x, node.y = old.column, old.x, old.y
         return Layout(nodes, saved.links, saved.width, saved.height)

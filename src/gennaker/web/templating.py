@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from functools import cache
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -84,7 +83,6 @@ def pretty_json(value: Any) -> str:
         return repr(value)
 
 
-@cache
 def asset_version() -> str:
     """A short hash of the static files, so browsers fetch new ones after an upgrade."""
     digest = hashlib.sha256(__version__.encode())
@@ -108,7 +106,8 @@ def environment() -> Environment:
         pretty=pretty_json,
         seg=path_segment,
     )
-    env.globals.update(duration=duration, asset_version=asset_version)
+    version = asset_version()
+    env.globals.update(duration=duration, asset_version=lambda: version)
     return env
 
 
