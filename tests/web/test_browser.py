@@ -178,6 +178,16 @@ def test_edit_wait_time_in_the_editor_and_see_the_diff(page: Any, server: Server
     assert any('"waitTime": 1' in text for text in changed.all_inner_texts())
     assert any("cronExpression" in text for text in changed.all_inner_texts())
     shot(page, "history")
+    # Restoring revision 1 saves it as the newest revision; the history keeps all three.
+    page.locator("table.list tr", has_text="1").filter(
+        has=page.get_by_role("button", name="Restore")
+    ).get_by_role("button", name="Restore").click()
+    page.wait_for_url("**/edit")
+    restored = server.api("GET", "/applications/shop/pipelineConfigs/deploy").json()
+    assert restored["stages"][0]["waitTime"] == 1 and not restored.get("triggers")
+    config_id = restored["id"]
+    revisions = server.api("GET", f"/pipelineConfigs/{config_id}/history").headers["X-Gennaker-Revisions"]
+    assert revisions == "3,2,1"
 
 
 def test_a_cycle_is_reported_at_its_json_path(page: Any, server: Server) -> None:
@@ -378,7 +388,9 @@ def test_applications_list_and_search(page: Any, server: Server) -> None:
 
 def test_edit_and_delete_an_application_and_a_pipeline(page: Any, server: Server) -> None:
     assert server.api("POST", "/applications", json={"name": "scratch", "email": "a@example.com"}).is_success
-    assert server.api("POST", "/pipelines", json={"application": "scratch", "name": "tmp", "stages": []}).is_success
+    assert server.api(
+        "POST", "/pipelines", json={"application": "scratch", "name": "tmp", "stages": []}
+    ).is_success
     page.goto("/ui/applications/scratch/config")
     page.get_by_label("Description").fill("to be removed")
     page.get_by_label("Owner email").fill("")
