@@ -44,7 +44,8 @@ class Server:
             self.proc = subprocess.Popen(
                 [GENNAKER, "up"], cwd=directory, env=full_env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 30
+        # Generous: the machine may be busy with other test processes.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"gennaker up exited {self.proc.returncode}:\n{self.output()}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +21,7 @@ from tests.web.conftest import SCREENSHOTS, Server
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
 
 PIPELINE: dict[str, Any] = {
-    "application": "shop",
+    "application": "web",
     "name": "deploy",
     "parameterConfig": [
         {
@@ -58,6 +59,33 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
+def shop(server: Server) -> dict[str, str]:
+    """The application ``shop`` with the pipeline ``deploy`` and one execution of it, run to the
+    end through the API (judged ``continue`` with ``ship``); the tests below start from it, so
+    each runs alone or in any order."""
+    assert server.api("POST", "/applications", json={"name": "shop", "email": "team@example.com"}).is_success
+    saved = server.api("POST", "/pipelines", json={**PIPELINE, "application": "shop"})
+    assert saved.status_code == 200, saved.text
+    ref = server.api("POST", "/pipelines/shop/deploy", json={"parameters": {"env": "prod"}}).json()["ref"]
+    execution_id = ref.rsplit("/", 1)[1]
+    deadline = time.monotonic() + 30
+    judged = False
+    while time.monotonic() < deadline:
+        execution = server.api("GET", f"/pipelines/{execution_id}").json()
+        if execution["status"] == "SUCCEEDED":
+            return {"config": saved.json()["id"], "execution": execution_id}
+        approve = next(s for s in execution["stages"] if s["refId"] == "2")
+        if approve["status"] == "RUNNING" and not judged:
+            body = {"judgmentStatus": "continue", "judgmentInput": "ship"}
+            assert server.api(
+                "PATCH", f"/pipelines/{execution_id}/stages/{approve['id']}", json=body
+            ).is_success
+            judged = True
+        time.sleep(0.1)
+    raise AssertionError(f"the deploy execution did not finish: {execution['status']}")
+
+
+@pytest.fixture(scope="module")
 def page(browser: Any, server: Server) -> Iterator[Any]:
     """One page for the whole module; JavaScript errors on it fail the test that caused them."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
@@ -88,11 +116,11 @@ def test_create_application_save_pipeline_run_and_judge(page: Any, server: Serve
     page.goto("/")
     assert page.url.endswith("/ui/")
     page.get_by_role("link", name="Create application").click()
-    page.get_by_label("Name").fill("shop")
+    page.get_by_label("Name").fill("web")
     page.get_by_label("Owner email").fill("team@example.com")
     page.get_by_label("Description").fill("The web shop")
     page.get_by_role("button", name="Create").click()
-    page.wait_for_url("**/ui/applications/shop/executions")
+    page.wait_for_url("**/ui/applications/web/executions")
 
     # A pipeline pasted as Spinnaker JSON, checked as it is loaded, then saved.
     page.get_by_role("link", name="Create pipeline").click()
@@ -103,12 +131,11 @@ def test_create_application_save_pipeline_run_and_judge(page: Any, server: Serve
     page.get_by_role("button", name="Save pipeline").click()
     page.get_by_text("Saved at").wait_for()
     assert (
-        server.api("GET", "/applications/shop/pipelineConfigs/deploy").json()["stages"][1]["name"]
-        == "Approve"
+        server.api("GET", "/applications/web/pipelineConfigs/deploy").json()["stages"][1]["name"] == "Approve"
     )
 
     # The trigger form comes from parameterConfig; a missing required value is shown in place.
-    page.goto("/ui/applications/shop/executions")
+    page.goto("/ui/applications/web/executions")
     page.get_by_role("button", name="Start manual execution").click()
     dialog = page.locator("dialog[open]")
     dialog.get_by_role("button", name="Run").click()
@@ -142,10 +169,10 @@ def test_create_application_save_pipeline_run_and_judge(page: Any, server: Serve
     shot(page, "execution")
 
 
-def test_edit_wait_time_in_the_editor_and_see_the_diff(page: Any, server: Server) -> None:
-    page.goto("/ui/applications/shop/executions")
-    page.get_by_role("link", name="Configure").click()
-    page.wait_for_url("**/edit")
+def test_edit_wait_time_in_the_editor_and_see_the_diff(
+    page: Any, server: Server, shop: dict[str, str]
+) -> None:
+    page.goto(f"/ui/applications/shop/pipelines/{shop['config']}/edit")
     wait_time = page.locator('[data-path="$.stages[0].waitTime"]')
     wait_time.fill("7")
     assert '"waitTime": 7' in page.locator("[data-editor-json]").input_value()
@@ -190,9 +217,8 @@ def test_edit_wait_time_in_the_editor_and_see_the_diff(page: Any, server: Server
     assert revisions == "3,2,1"
 
 
-def test_a_cycle_is_reported_at_its_json_path(page: Any, server: Server) -> None:
-    page.goto("/ui/applications/shop/executions")
-    page.get_by_role("link", name="Configure").click()
+def test_a_cycle_is_reported_at_its_json_path(page: Any, server: Server, shop: dict[str, str]) -> None:
+    page.goto(f"/ui/applications/shop/pipelines/{shop['config']}/edit")
     depends = page.locator('[data-path="$.stages[0].requisiteStageRefIds"]')
     depends.fill("4")
     errors = page.locator("[data-editor-errors]")
@@ -227,7 +253,7 @@ class _Flaky(BaseHTTPRequestHandler):
         pass
 
 
-def test_restart_a_failed_stage(page: Any, server: Server) -> None:
+def test_restart_a_failed_stage(page: Any, server: Server, shop: dict[str, str]) -> None:
     handler = type("Flaky", (_Flaky,), {"accept": False})
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
@@ -255,7 +281,7 @@ def test_restart_a_failed_stage(page: Any, server: Server) -> None:
         receiver.server_close()
 
 
-def test_waiting_pause_resume_skip_and_cancel(page: Any, server: Server) -> None:
+def test_waiting_pause_resume_skip_and_cancel(page: Any, server: Server, shop: dict[str, str]) -> None:
     config = {
         "application": "shop",
         "name": "slow",
@@ -304,7 +330,7 @@ def test_waiting_pause_resume_skip_and_cancel(page: Any, server: Server) -> None
     server.api("PUT", f"/pipelines/{second}/cancel")
 
 
-def test_run_job_output_streams_into_the_stage_panel(page: Any, server: Server) -> None:
+def test_run_job_output_streams_into_the_stage_panel(page: Any, server: Server, shop: dict[str, str]) -> None:
     config = {
         "application": "shop",
         "name": "job",
@@ -328,9 +354,8 @@ def test_run_job_output_streams_into_the_stage_panel(page: Any, server: Server) 
     page.locator('[data-execution-status="SUCCEEDED"]').wait_for(timeout=30_000)
 
 
-def test_keyboard_opens_a_stage(page: Any, server: Server) -> None:
-    page.goto("/ui/applications/shop/executions")
-    page.locator("section.pipeline").first.locator("li.execution a.status").first.click()
+def test_keyboard_opens_a_stage(page: Any, server: Server, shop: dict[str, str]) -> None:
+    page.goto(f"/ui/applications/shop/executions/{shop['execution']}")
     page.locator('a.node[data-ref-id="3"]').focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**?stage=*")
@@ -339,7 +364,7 @@ def test_keyboard_opens_a_stage(page: Any, server: Server) -> None:
     assert page.evaluate("document.activeElement.tagName") in ("A", "BUTTON", "DIV", "SUMMARY", "PRE")
 
 
-def test_pages_read_with_javascript_off(browser: Any, server: Server) -> None:
+def test_pages_read_with_javascript_off(browser: Any, server: Server, shop: dict[str, str]) -> None:
     context = browser.new_context(java_script_enabled=False, base_url=server.url)
     try:
         tab = context.new_page()
@@ -355,9 +380,10 @@ def test_pages_read_with_javascript_off(browser: Any, server: Server) -> None:
         context.close()
 
 
-def test_pipelines_view_filters(page: Any, server: Server) -> None:
+def test_pipelines_view_filters(page: Any, server: Server, shop: dict[str, str]) -> None:
     page.goto("/ui/applications/shop/executions")
-    assert page.locator("section.pipeline h2").all_inner_texts() == ["deploy", "job", "notify", "slow"]
+    names = page.locator("section.pipeline h2").all_inner_texts()
+    assert names[0] == "deploy" and names == sorted(names)  # Front50's order: by index, then name
     chips = page.locator("section.pipeline").first.locator("a.chip")
     # Chips read in graph order, finally last, and say their status in words too.
     assert [c.get_attribute("title") for c in chips.all()] == [
@@ -373,12 +399,12 @@ def test_pipelines_view_filters(page: Any, server: Server) -> None:
     assert "q=no-such-thing" in page.url
     page.get_by_label("Text").fill("")
     page.locator("li.execution").first.wait_for()
-    page.locator('select[name="pipeline"]').select_option("notify")
+    page.locator('select[name="pipeline"]').select_option("deploy")
     page.wait_for_function("document.querySelectorAll('section.pipeline').length === 1")
-    assert page.locator("section.pipeline h2").inner_text() == "notify"
+    assert page.locator("section.pipeline h2").inner_text() == "deploy"
 
 
-def test_applications_list_and_search(page: Any, server: Server) -> None:
+def test_applications_list_and_search(page: Any, server: Server, shop: dict[str, str]) -> None:
     page.goto("/ui/")
     assert page.get_by_role("link", name="shop").is_visible()
     shot(page, "applications")
@@ -418,7 +444,9 @@ def test_edit_and_delete_an_application_and_a_pipeline(page: Any, server: Server
     assert server.api("GET", "/applications/scratch").status_code == 404
 
 
-def test_infrastructure_says_when_there_is_no_provider(page: Any, server: Server) -> None:
+def test_infrastructure_says_when_there_is_no_provider(
+    page: Any, server: Server, shop: dict[str, str]
+) -> None:
     page.goto("/ui/applications/shop/infrastructure")
     if server.api("GET", "/applications/shop/serverGroups").status_code == 404:
         page.get_by_text("No cloud provider configured").wait_for()
@@ -468,7 +496,9 @@ def _json(route: Any, body: Any, status: int = 200) -> None:
     route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
 
 
-def test_infrastructure_renders_provider_data_and_sends_gate_tasks(page: Any, server: Server) -> None:
+def test_infrastructure_renders_provider_data_and_sends_gate_tasks(
+    page: Any, server: Server, shop: dict[str, str]
+) -> None:
     """The provider endpoints are not part of this package, so the browser is given their answers
     in Gate's documented shapes (reference/spinnaker-clouddriver.md §2) by Playwright's routing; the
     test checks what is drawn and the Gate task the page sends."""
@@ -543,7 +573,7 @@ def test_infrastructure_renders_provider_data_and_sends_gate_tasks(page: Any, se
         page.unroute_all()
 
 
-def test_canary_report_shows_why_a_canary_failed(page: Any, server: Server) -> None:
+def test_canary_report_shows_why_a_canary_failed(page: Any, server: Server, shop: dict[str, str]) -> None:
     """Canary analysis is not part of this package; the browser is given Gate's /v2/canaries and
     /v2/canaryConfig answers in Kayenta's documented shapes (reference/kayenta-canary.md §3)."""
     page.goto("/ui/applications/shop/canary")

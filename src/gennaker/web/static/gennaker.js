@@ -55,12 +55,13 @@
   // -- live regions ------------------------------------------------------------------------------
   let refreshing = null;
   let again = false;
-  async function refresh(url = location.href) {
+  // Re-read the page (its URL may have changed: filters rewrite it) and swap its live regions.
+  async function refresh() {
     if (refreshing) { again = true; return refreshing; }
     refreshing = (async () => {
       do {
         again = false;
-        const response = await fetch(url, { headers: { 'X-Gennaker-UI': '1' }, credentials: 'same-origin' });
+        const response = await fetch(location.href, { headers: { 'X-Gennaker-UI': '1' }, credentials: 'same-origin' });
         if (!response.ok) break;
         const doc = new DOMParser().parseFromString(await response.text(), 'text/html');
         for (const fresh of $$('[data-live-region][id]', doc)) {
@@ -69,8 +70,14 @@
         }
         enhance(document);
       } while (again);
-    })().finally(() => { refreshing = null; });
-    return refreshing;
+    })();
+    try {
+      await refreshing;
+    } finally {
+      refreshing = null;
+      // A request that came after the last read began but before this one ended is not lost.
+      if (again) { again = false; refresh(); }
+    }
   }
   function swap(current, fresh) {
     const open = $$('details', current).map((d) => d.open);
@@ -231,7 +238,7 @@
     const url = new URL(form.action || location.href, location.href);
     url.search = new URLSearchParams(new FormData(form)).toString();
     history.replaceState(null, '', url);
-    if ($('[data-live-region]')) refresh(url.href); else location.href = url.href;
+    if ($('[data-live-region]')) refresh(); else location.href = url.href;
   };
   document.addEventListener('input', (event) => {
     const field = event.target;
