@@ -1,8 +1,10 @@
 """The web UI in a real browser: Debian's Chromium driven by Playwright against a real
-``gennaker up`` (its own port and data directory). The tests run in order on one page, as a
-person would: create an application, save a pipeline with a manual judgment and a parallel
-branch, run it with a parameter from the form, judge it, edit it, break it, restart a failed
-stage. They also write the screenshots of docs/ui.md."""
+``gennaker up`` (its own port and data directory), one page per module. The first test works
+through the UI as a person would (create an application, save a pipeline with a manual judgment
+and a parallel branch, run it with a parameter from the form, watch it, judge it); the others start
+from an application made through the API (``shop``) and run alone or in any order: editor,
+history, a cycle, restarting a failed stage, waiting and operator actions, run-job output,
+filters, keyboard, JavaScript off, sign-in. They also write the screenshots of docs/ui.md."""
 
 from __future__ import annotations
 
