@@ -252,3 +252,67 @@ def test_an_unreadable_repository_fails_cleanly(make: Any, repo: Repo, tmp_path:
     assert report.status == "failed" and "git fetch failed: fatal:" in report.errors[0].message
     assert client.get("/gitops/main/syncs").json()[0]["status"] == "failed"
     assert client.post("/gitops/other/sync").status_code == 404
+
+
+def test_policies_kept_in_the_repository_apply_after_the_sync(make: Any, repo: Repo) -> None:
+    services, client = make()
+    policy = {
+        "kind": "policy",
+        "name": "prod-after-judgment",
+        "scopes": ["stage"],
+        "rule": '!("prod" in input.stage.accounts) || input.ancestors.exists(a, a.type == "manualJudgment")',
+        "message": "a deploy to prod must come after a manualJudgment",
+    }
+    deploy = {
+        "name": "deploy",
+        "stages": [{"refId": "1", "type": "scripted", "name": "Go", "account": "prod"}],
+    }
+    repo.commit({"pipelines/policies/prod.json": policy, "pipelines/shop/deploy.json": deploy})
+    report = client.post("/gitops/main/sync").json()
+    assert report["status"] == "applied", report
+    assert {
+        "action": "create",
+        "kind": "policy",
+        "key": "prod-after-judgment",
+        "file": "pipelines/policies/prod.json",
+    } in report["changes"]
+    assert [p["name"] for p in client.get("/policies").json()] == ["prod-after-judgment"]
+
+    started = client.post("/pipelines/shop/deploy", json={"type": "manual"})
+    run_until_idle(services)
+    execution = client.get(started.json()["ref"]).json()
+    assert execution["status"] == "TERMINAL"
+    assert "prod-after-judgment" in execution["stages"][0]["context"]["exception"]["details"]["errors"][0]
+
+    # A commit is judged by the policies it leaves in force, its own included.
+    save_policy = {
+        "kind": "policy",
+        "name": "prod-save",
+        "scopes": ["save"],
+        "rule": 'input.stages.all(s, !("prod" in s.accounts) || "manualJudgment" in s.ancestorTypes)',
+        "message": "a deploy to prod must come after a manualJudgment",
+    }
+    repo.commit(
+        {
+            "pipelines/policies/save.json": save_policy,
+            "pipelines/shop/other.json": {**deploy, "name": "other"},
+        }
+    )
+    refused = client.post("/gitops/main/sync").json()
+    assert refused["status"] == "failed"
+    assert [e["file"] for e in refused["errors"]] == ["pipelines/shop/other.json"]
+    assert "denied by policy prod-save" in refused["errors"][0]["message"]
+
+    repo.commit(
+        {},
+        remove=("pipelines/policies/prod.json", "pipelines/policies/save.json", "pipelines/shop/other.json"),
+    )
+    assert client.post("/gitops/main/sync").json()["status"] == "applied"
+    assert client.get("/policies").json() == []
+    started = client.post("/pipelines/shop/deploy", json={"type": "manual"})
+    run_until_idle(services)
+    assert client.get(started.json()["ref"]).json()["status"] == "SUCCEEDED"
+
+    repo.commit({"pipelines/policies/bad.yaml": "kind: policy\nname: bad\nrule: '1 +'\nmessage: m\n"})
+    bad = client.post("/gitops/main/sync").json()
+    assert bad["status"] == "failed" and "not valid CEL" in bad["errors"][0]["message"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gennaker import __version__
-from gennaker.cli import admin, applications, executions, gitops, pipelines, server, templates
+from gennaker.cli import admin, applications, executions, gitops, pipelines, policies, server, templates
 
 
 def _version(value: bool) -> None:
@@ -39,6 +39,7 @@ def build_app() -> typer.Typer:
     app.add_typer(templates.app, name="pipeline-templates")
     app.add_typer(templates.app, name="pipeline-template", hidden=True)
     app.add_typer(gitops.app, name="gitops")
+    app.add_typer(policies.app, name="policy")
     app.add_typer(admin.token_app, name="token")
     app.add_typer(admin.user_app, name="user")
     return app

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from gennaker.clock import Clock
     from gennaker.config import Settings
     from gennaker.db import Database
-    from gennaker.engine.ports import Evaluator, ExecutionControl, PipelineStarter
+    from gennaker.engine.ports import Evaluator, ExecutionControl, PipelineStarter, PolicyGate
     from gennaker.queue.base import Queue
     from gennaker.store.executions import ExecutionRepository
     from gennaker.store.pipelines import PipelineConfigRepository
@@ -281,3 +281,5 @@ class EngineServices(Protocol):
     def launcher(self) -> PipelineStarter: ...
     @property
     def operations(self) -> ExecutionControl: ...
+    @property
+    def policies(self) -> PolicyGate: ...

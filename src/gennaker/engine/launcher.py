@@ -14,6 +14,7 @@ from gennaker.model.execution import ORCHESTRATION, PIPELINE, Execution, Stage
 from gennaker.model.ids import new_ulid
 from gennaker.model.pipeline import assign_linear_ref_ids, validate_pipeline
 from gennaker.model.status import ExecutionStatus
+from gennaker.model.trigger import with_trigger_defaults
 from gennaker.store import json as jsonlib
 from gennaker.store.schema import events as events_t
 from gennaker.templates.plan import TemplatePlanner, TemplateUsed, is_templated
@@ -121,9 +122,19 @@ class Launcher:
         trig["user"] = trig.get("user") or user or ANONYMOUS
         trig["parameters"] = apply_parameters(config, trig.get("parameters"))
         trig.setdefault("artifacts", [])
+        # Orca processes the raw trigger against itself before anything reads it
+        # (DependentPipelineStarter, OperationsController.orchestratePipeline): a parameter default
+        # of ${2 == 2} becomes true, ${trigger.type} the trigger's type.
+        trig = self.services.evaluator.evaluate_trigger(trig)
         expected = config.get("expectedArtifacts") or []
         if expected:
-            trig["resolvedExpectedArtifacts"] = resolve_expected_artifacts(expected, trig["artifacts"])
+            # Expressions in an expected artifact (its match or default fields) see the evaluated
+            # trigger and its parameters before the artifact is bound.
+            expected = self.services.evaluator.evaluate_with_trigger(expected, trig)
+            resolved = resolve_expected_artifacts(expected, trig["artifacts"])
+            trig["resolvedExpectedArtifacts"] = resolved
+            trig["expectedArtifacts"] = copy.deepcopy(resolved)
+        trig = with_trigger_defaults(trig, user=user)
         evaluated = self.services.evaluator.evaluate_pipeline_config(
             assign_linear_ref_ids(copy.deepcopy(dict(config))), trig
         )
@@ -199,7 +210,7 @@ class Launcher:
             build_time=now,
             origin=origin,
             authentication={"user": user or ANONYMOUS, "allowedAccounts": []},
-            trigger={"type": "manual", "user": user or ANONYMOUS, "parameters": {}, "artifacts": []},
+            trigger=with_trigger_defaults({"type": "manual"}, user=user),
         )
         for index, job in enumerate(jobs):
             stage_config = dict(job)

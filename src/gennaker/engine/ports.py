@@ -8,6 +8,7 @@ protocol names only what the engine and the stages call.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gennaker.model.execution import Execution, Stage
@@ -64,6 +65,20 @@ class Evaluator(Protocol):
 
     def evaluate_pipeline_config(self, config: dict[str, Any], trigger: Mapping[str, Any]) -> dict[str, Any]:
         """Evaluate a pipeline config at start (trigger and template variables in scope)."""
+        ...
+
+    def evaluate_trigger(self, trigger: dict[str, Any]) -> dict[str, Any]:
+        """The trigger evaluated against itself at start (Orca's DependentPipelineStarter)."""
+        ...
+
+    def evaluate_with_trigger(self, value: Any, trigger: Mapping[str, Any]) -> Any:
+        """A JSON value evaluated in the pipeline-start scope of ``trigger``."""
+        ...
+
+    def evaluate_variable_list(
+        self, execution: Execution, stage: Stage, variables: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """evaluateVariables' variables as the stage evaluates them (sourceValue kept under v4)."""
         ...
 
 
@@ -139,4 +154,24 @@ class ExecutionControl(Protocol):
 
     def delete(self, execution_id: str) -> None:
         """Delete a finished execution."""
+        ...
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    """What the policies say of a start or a stage: messages that refuse it, and warnings."""
+
+    denied: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+class PolicyGate(Protocol):
+    """Policies the engine checks before an execution or a stage starts (``gennaker.policies``)."""
+
+    def check_start(self, execution: Execution) -> PolicyDecision:
+        """The decision for an execution about to start."""
+        ...
+
+    def check_stage(self, execution: Execution, stage: Stage) -> PolicyDecision:
+        """The decision for a stage about to start (its context already evaluated)."""
         ...

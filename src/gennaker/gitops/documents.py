@@ -4,7 +4,8 @@ One document per file, JSON or YAML. A document with ``schema: "v2"`` and a ``pi
 a pipeline template (its ``tag`` field, default ``latest``, says which tag it is saved under);
 anything else is a pipeline config. A pipeline names its application in an ``application`` field
 or by the folder it is in (``<path>/<application>/<file>``); its ``name`` defaults to the file's
-name without the extension.
+name without the extension. A document with ``kind: policy`` is a policy (the fields of a
+``[[policies.rules]]`` entry).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 Json = dict[str, Any]
 PIPELINE = "pipeline"
 TEMPLATE = "template"
+POLICY = "policy"
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,14 @@ def parse_documents(files: dict[str, bytes], root: str) -> tuple[list[Document],
         if not isinstance(body, dict):
             errors.append(FileError(name, None, "must hold one JSON/YAML object (a pipeline or a template)"))
             continue
-        if body.get("schema") == "v2" and isinstance(body.get("pipeline"), dict):
+        if body.get("kind") == POLICY:
+            policy_name = body.get("name")
+            if not isinstance(policy_name, str) or not policy_name:
+                errors.append(FileError(name, None, "a policy needs a 'name'"))
+                continue
+            body.pop("kind")
+            kind, key = POLICY, policy_name
+        elif body.get("schema") == "v2" and isinstance(body.get("pipeline"), dict):
             template_id, tag = body.get("id"), body.pop("tag", None) or "latest"
             if not isinstance(template_id, str) or not template_id:
                 errors.append(FileError(name, None, "a pipeline template needs an 'id'"))

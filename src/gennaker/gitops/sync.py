@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gennaker.errors import FieldError, GennakerError, InvalidInput, NotFound
-from gennaker.gitops.documents import TEMPLATE, Document, FileError, parse_documents
+from gennaker.gitops.documents import POLICY, TEMPLATE, Document, FileError, parse_documents
 from gennaker.gitops.git import Commit, GitError, GitMirror
 from gennaker.gitops.lines import line_of
+from gennaker.gitops.policies import apply_policies, check_policy, policy_changes, policy_errors
 from gennaker.gitops.settings import GitopsRepository, GitopsSettings, gitops_settings
-from gennaker.model.pipeline import validate_pipeline
+from gennaker.model.pipeline import ALLOW_UNAVAILABLE, Availability, validate_pipeline
 from gennaker.store.schema import gitops_managed as managed_t
 from gennaker.store.schema import gitops_state as state_t
 from gennaker.store.schema import gitops_syncs as syncs_t
@@ -109,6 +110,7 @@ class Gitops:
         templates = {d.key: d.body for d in documents if d.kind == TEMPLATE}
         planner = TemplatePlanner(self.services.templates)
         registry = self.services.registry
+        checks = Availability(has_stage=registry.has_stage, provider_problem=registry.provider_problem)
 
         def report(doc: Document, problems: list[FieldError]) -> None:
             text = files[doc.file].decode("utf-8", errors="replace")
@@ -116,11 +118,15 @@ class Gitops:
                 FileError(doc.file, line_of(text, p.path), f"{p.path}: {p.message}") for p in problems
             )
 
+        configured = {r.name for r in self.services.policies.settings.rules}
         for doc in documents:
             if doc.kind == TEMPLATE:
                 report(doc, validate_template(doc.body))
                 continue
-            problems = validate_pipeline(doc.body, known_stage_type=registry.has_stage)
+            if doc.kind == POLICY:
+                errors.extend(check_policy(conn, repository.name, doc, configured))
+                continue
+            problems = validate_pipeline(doc.body, availability=checks)
             application = str(doc.body["application"])
             if repository.applications and application not in repository.applications:
                 problems.append(
@@ -149,7 +155,15 @@ class Gitops:
             planned = plan_with(config, template)
         except InvalidInput as exc:
             return list(exc.errors) or [FieldError("$", str(exc))]
-        return validate_pipeline(planned, known_stage_type=self.services.registry.has_stage)
+        registry = self.services.registry
+        if config.get(ALLOW_UNAVAILABLE) is True:
+            return validate_pipeline(planned)
+        return validate_pipeline(
+            planned,
+            availability=Availability(
+                has_stage=registry.has_stage, provider_problem=registry.provider_problem
+            ),
+        )
 
     def _managed(self, conn: Connection, repository: str) -> dict[tuple[str, str], Any]:
         rows = conn.execute(sa.select(managed_t).where(managed_t.c.repository == repository))
@@ -157,7 +171,10 @@ class Gitops:
 
     def _changes(self, conn: Connection, plan: _Plan) -> None:
         managed = self._managed(conn, plan.repository.name)
+        plan.changes.extend(policy_changes(conn, plan.repository.name, plan.documents))
         for doc in plan.documents:
+            if doc.kind == POLICY:
+                continue
             row = managed.pop((doc.kind, doc.key), None)
             current = self._current(conn, doc)
             if current is None:
@@ -191,6 +208,9 @@ class Gitops:
         with self.services.db.read() as conn:
             plan.errors.extend(self._validate(conn, repository, documents, files))
             self._changes(conn, plan)
+        plan.errors.extend(
+            policy_errors(self.services, repository.name, documents, plan.changes, commit.author)
+        )
         return SyncReport(name, "failed" if plan.errors else "planned", commit, plan.changes, plan.errors)
 
     # -- applying --------------------------------------------------------------------------------
@@ -204,7 +224,12 @@ class Gitops:
             report = SyncReport(name, "failed", errors=[FileError("(repository)", None, str(exc))])
             self._record(report, reason)
             return report
-        plan = _Plan(repository, commit, documents, errors)
+        # Policies first, outside the write transaction (an OPA policy may wait on the network).
+        ahead = _Plan(repository, commit, documents, [])
+        with self.services.db.read() as conn:
+            self._changes(conn, ahead)
+        denied = policy_errors(self.services, repository.name, documents, ahead.changes, commit.author)
+        plan = _Plan(repository, commit, documents, errors + denied)
         try:
             with self.services.db.transaction() as conn:
                 plan.errors.extend(self._validate(conn, repository, documents, files))
@@ -227,7 +252,10 @@ class Gitops:
         user = f"{plan.commit.author} (gitops {plan.repository.name}@{plan.commit.sha[:12]})"
         repo = plan.repository.name
         actions = {(c["kind"], c["key"]): c["action"] for c in plan.changes}
-        ordered = sorted(plan.documents, key=lambda d: d.kind != TEMPLATE)
+        apply_policies(
+            conn, repo, plan.documents, plan.changes, plan.commit.sha, self.services.clock.now_ms()
+        )
+        ordered = sorted((d for d in plan.documents if d.kind != POLICY), key=lambda d: d.kind != TEMPLATE)
         for doc in ordered:
             action = actions[(doc.kind, doc.key)]
             config_id: str | None = None
@@ -245,7 +273,7 @@ class Gitops:
                     config_id = str(self.services.pipelines.save(conn, body, user=user)["id"])
             self._set_managed(conn, repo, doc, config_id, plan.commit.sha)
         for change in plan.changes:
-            if change["action"] == "delete":
+            if change["action"] == "delete" and change["kind"] != POLICY:
                 self._delete(conn, repo, change["kind"], change["key"])
 
     def _set_managed(

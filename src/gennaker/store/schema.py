@@ -261,6 +261,30 @@ notification_deliveries = sa.Table(
     sa.Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
 )
 
+# -- Front50's projects and application notifications (gennaker.store.projects, .notifications) --
+
+# A project groups applications, clusters and pipelines for Deck's project dashboard; ``body`` is
+# Front50's Project JSON ({id, name, email, config: {applications, clusters, pipelineConfigs},
+# createTs, updateTs, lastModifiedBy}). Names are unique regardless of case, as Front50 checks.
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# Front50's application-level notifications ({application, email: [...], slack: [...], ...}), which
+# Orca adds to every pipeline of the application when the pipeline starts and ends.
+application_notifications = sa.Table(
+    "application_notifications",
+    metadata,
+    sa.Column("application", sa.String(255), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
 # Pipelines as code: what each gitops repository manages, its sync state and its sync history.
 gitops_managed = sa.Table(
     "gitops_managed",
@@ -298,4 +322,15 @@ gitops_syncs = sa.Table(
     sa.Column("reason", sa.String(100), nullable=False),
     sa.Column("changes", sa.Text, nullable=False),
     sa.Column("errors", sa.Text, nullable=False),
+)
+
+gitops_policies = sa.Table(
+    "gitops_policies",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("repository", sa.String(100), nullable=False),
+    sa.Column("file", sa.String(1000), nullable=False),
+    sa.Column("commit_sha", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
 )

@@ -13,6 +13,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.strategies",
     "gennaker.api.routes.templates",
     "gennaker.api.routes.gitops",
+    "gennaker.api.routes.policies",
     "gennaker.api.routes.expressions",
     "gennaker.api.routes.triggering",
     "gennaker.api.routes.executions",
@@ -22,6 +23,10 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.stream",
     "gennaker.api.routes.webhooks",
     "gennaker.api.routes.events",
+    "gennaker.api.routes.projects",
+    "gennaker.api.routes.notifications",
+    "gennaker.api.routes.search",
+    "gennaker.api.routes.capabilities",
     # The web UI (served from the same process and port; the engine never imports it).
     "gennaker.web.routes",
 )

@@ -65,7 +65,8 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def _registry(request: Request, services: Services) -> TriggerSourceRegistry:
+def trigger_sources(request: Request, services: Services) -> TriggerSourceRegistry:
+    """The app's trigger source registry (built on first use)."""
     registry = getattr(request.app.state, "trigger_sources", None)
     if not isinstance(registry, TriggerSourceRegistry):
         registry = build_registry(services)
@@ -89,7 +90,7 @@ def _event_id(type_: str, source: str, headers: dict[str, str], body: Any) -> st
 async def post_webhook(type_: str, source: str, request: Request) -> Response:
     """Match the event against every enabled trigger of its type and start what matches."""
     services = get_services(request)
-    registry = _registry(request, services)
+    registry = trigger_sources(request, services)
     kind = type_.lower()
     handler = registry.webhook_handler(kind)
     if handler is None:

@@ -1,4 +1,4 @@
-"""gitops: managed pipelines and templates, sync state and history
+"""gitops: managed pipelines, templates and policies, sync state and history
 
 Revision ID: 0010
 Revises: 0003
@@ -53,9 +53,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_gitops_syncs_repository", "gitops_syncs", ["repository"])
+    op.create_table(
+        "gitops_policies",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("repository", sa.String(length=100), nullable=False),
+        sa.Column("file", sa.String(length=1000), nullable=False),
+        sa.Column("commit_sha", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("gitops_policies")
     op.drop_index("ix_gitops_syncs_repository", table_name="gitops_syncs")
     op.drop_table("gitops_syncs")
     op.drop_table("gitops_state")
