@@ -29,4 +29,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.capabilities",
     "gennaker.api.routes.kayenta",
     "gennaker.api.routes.canaries",
+    # The web UI (served from the same process and port; the engine never imports it).
+    "gennaker.web.routes",
 )
