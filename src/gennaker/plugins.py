@@ -13,7 +13,7 @@ from gennaker import hookspecs
 log = logging.getLogger(__name__)
 
 #: Modules whose hook implementations make up Gennaker's built-in behaviour.
-DEFAULT_PLUGINS: tuple[str, ...] = ("gennaker.stages",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("gennaker.stages", "gennaker.providers.local.plugin")
 
 
 def plugin_manager(*, load_entry_points: bool = True, extra: tuple[object, ...] = ()) -> pluggy.PluginManager:

@@ -14,6 +14,10 @@ from gennaker.engine.launcher import Launcher
 from gennaker.engine.operations import Operations
 from gennaker.engine.registry import Registry
 from gennaker.plugins import plugin_manager
+from gennaker.providers.cache import InfrastructureCache
+from gennaker.providers.clouddriver import Clouddriver
+from gennaker.providers.operations import OperationLog
+from gennaker.providers.registry import ProviderRegistry
 from gennaker.queue import open_queue
 from gennaker.queue.base import Queue
 from gennaker.store import migrate
@@ -38,6 +42,7 @@ class Services:
     pipelines: PipelineConfigRepository
     strategies: PipelineConfigRepository
     templates: PipelineTemplateRepository
+    clouddriver: Clouddriver
     evaluator: StageEvaluator = field(init=False)
     launcher: Launcher = field(init=False)
     operations: Operations = field(init=False)
@@ -49,6 +54,7 @@ class Services:
 
     def close(self) -> None:
         """Stop the queue's listener and release pooled connections."""
+        self.clouddriver.close()
         self.queue.close()
         self.db.dispose()
 
@@ -69,6 +75,9 @@ def build_services(
     manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)
     registry = Registry()
     manager.hook.register_stages(registry=registry, settings=settings)
+    providers = ProviderRegistry(db, clock, settings.data_dir)
+    manager.hook.register_providers(registry=providers, settings=settings)
+    cache = InfrastructureCache(db, clock)
     return Services(
         settings=settings,
         clock=clock,
@@ -81,4 +90,5 @@ def build_services(
         pipelines=PipelineConfigRepository(clock),
         strategies=PipelineConfigRepository(clock, kind="strategy"),
         templates=PipelineTemplateRepository(clock),
+        clouddriver=Clouddriver(providers, cache, OperationLog(db, clock, cache)),
     )

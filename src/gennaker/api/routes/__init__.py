@@ -21,4 +21,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.stream",
     "gennaker.api.routes.webhooks",
     "gennaker.api.routes.events",
+    "gennaker.api.routes.credentials",
+    "gennaker.api.routes.infrastructure",
 )
