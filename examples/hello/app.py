@@ -19,7 +19,7 @@ INSTANCE = os.environ.get("GENNAKER_INSTANCE_ID", "unknown")
 class Handler(BaseHTTPRequestHandler):
     """Answers /health and everything else."""
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         """Health or version."""
         if self.path == "/health":
             body = b"ok\n"
@@ -33,7 +33,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: object) -> None:
         """One line per request on stdout."""
         sys.stdout.write(f"{self.address_string()} {format % args}\n")
         sys.stdout.flush()

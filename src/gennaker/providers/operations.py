@@ -76,7 +76,9 @@ class OperationRecord:
             "resultObjects": [dict(self.result)] if self.result else [],
         }
         if self.status == FAILED:
-            data["resultObjects"] = [{"type": "EXCEPTION", "message": self.error, "operation": self.operation}]
+            data["resultObjects"] = [
+                {"type": "EXCEPTION", "message": self.error, "operation": self.operation}
+            ]
             data["exception"] = {"message": self.error}
         return data
 
@@ -152,7 +154,9 @@ class OperationLog:
         if record.status != RUNNING:
             return record
         description = record.description  # the first request's description wins on a rerun
-        run = OperationRequest(request.operation_id, record.operation, description, record.account, record.application)
+        run = OperationRequest(
+            request.operation_id, record.operation, description, record.account, record.application
+        )
         try:
             result = await provider.run(run)
         except OperationError as exc:

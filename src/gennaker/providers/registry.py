@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-
 from pathlib import Path
 
 from gennaker.clock import Clock
@@ -59,7 +58,9 @@ class ProviderRegistry:
         """The account with this name, whatever its provider."""
         return next((a for a in self.accounts() if a.name == name), None)
 
-    def provider_for(self, cloud_provider: str | None, account: str | None, where: str = "$") -> CloudProvider:
+    def provider_for(
+        self, cloud_provider: str | None, account: str | None, where: str = "$"
+    ) -> CloudProvider:
         """The provider a stage or task means: its ``cloudProvider`` or the provider of its account.
 
         InvalidInput (naming ``where``) when neither leads to a registered provider."""
@@ -72,7 +73,11 @@ class ProviderRegistry:
                 names = ", ".join(a.name for a in provider.accounts()) or "none"
                 raise InvalidInput(
                     "",
-                    [FieldError(f"{where}.account", f"{provider.id} has no account {account!r} (it has: {names})")],
+                    [
+                        FieldError(
+                            f"{where}.account", f"{provider.id} has no account {account!r} (it has: {names})"
+                        )
+                    ],
                 )
             return provider
         if account:
@@ -80,7 +85,7 @@ class ProviderRegistry:
             if found is None:
                 raise InvalidInput("", [FieldError(f"{where}.account", f"no account named {account!r}")])
             return self.get(found.cloud_provider)
-        raise InvalidInput("", [FieldError(f"{where}.cloudProvider", "is required (e.g. \"local\")")])
+        raise InvalidInput("", [FieldError(f"{where}.cloudProvider", 'is required (e.g. "local")')])
 
     def close(self) -> None:
         """Close every provider."""

@@ -22,16 +22,37 @@ def _item(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
     base = {"type": kind, "provider": provider, "account": doc.get("account"), "region": doc.get("region")}
     if kind == "serverGroups":
         names = parse_name(str(doc["name"]))
-        return {**base, "application": names.app, "cluster": names.cluster, "stack": names.stack, "detail": names.detail,
-                "sequence": names.sequence, "serverGroup": doc["name"], "url": f"/serverGroups/{doc.get('account')}/{doc.get('region')}/{doc['name']}"}
+        return {
+            **base,
+            "application": names.app,
+            "cluster": names.cluster,
+            "stack": names.stack,
+            "detail": names.detail,
+            "sequence": names.sequence,
+            "serverGroup": doc["name"],
+            "url": f"/serverGroups/{doc.get('account')}/{doc.get('region')}/{doc['name']}",
+        }
     if kind == "instances":
-        return {**base, "instanceId": doc["name"], "serverGroup": doc.get("serverGroup"), "application": doc.get("application"),
-                "cluster": doc.get("cluster"), "url": f"/instances/{doc.get('account')}/{doc.get('region')}/{doc['name']}"}
-    return {**base, "loadBalancer": doc["name"], "application": doc.get("application"), "vpcId": None,
-            "url": f"/loadBalancers/{doc.get('account')}/{doc.get('region')}/{doc['name']}"}
+        return {
+            **base,
+            "instanceId": doc["name"],
+            "serverGroup": doc.get("serverGroup"),
+            "application": doc.get("application"),
+            "cluster": doc.get("cluster"),
+            "url": f"/instances/{doc.get('account')}/{doc.get('region')}/{doc['name']}",
+        }
+    return {
+        **base,
+        "loadBalancer": doc["name"],
+        "application": doc.get("application"),
+        "vpcId": None,
+        "url": f"/loadBalancers/{doc.get('account')}/{doc.get('region')}/{doc['name']}",
+    }
 
 
-def search(clouddriver: Clouddriver, query: str, type_: str | None, page: int = 1, page_size: int = 10_000) -> list[dict[str, Any]]:
+def search(
+    clouddriver: Clouddriver, query: str, type_: str | None, page: int = 1, page_size: int = 10_000
+) -> list[dict[str, Any]]:
     """One result set of the infrastructure matching ``query`` (a substring of names, any case)."""
     kinds = [type_] if type_ else list(TYPES)
     results: list[dict[str, Any]] = []
@@ -47,8 +68,24 @@ def search(clouddriver: Clouddriver, query: str, type_: str | None, page: int = 
                 continue
             seen.add(key)
             names = parse_name(str(doc.get("cluster")))
-            results.append({"type": "clusters", "provider": doc.get("cloudProvider"), "account": doc.get("account"),
-                            "application": names.app, "cluster": doc.get("cluster"), "stack": names.stack})
+            results.append(
+                {
+                    "type": "clusters",
+                    "provider": doc.get("cloudProvider"),
+                    "account": doc.get("account"),
+                    "application": names.app,
+                    "cluster": doc.get("cluster"),
+                    "stack": names.stack,
+                }
+            )
     start = max(0, (page - 1) * page_size)
-    return [{"totalMatches": len(results), "pageNumber": page, "pageSize": page_size, "platform": "aws",
-             "query": query, "results": results[start : start + page_size]}]
+    return [
+        {
+            "totalMatches": len(results),
+            "pageNumber": page,
+            "pageSize": page_size,
+            "platform": "aws",
+            "query": query,
+            "results": results[start : start + page_size],
+        }
+    ]

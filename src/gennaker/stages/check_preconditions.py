@@ -102,7 +102,9 @@ class CheckPreconditionTask(BaseTask):
             )
         cluster = settings.get("cluster") or (settings.get("moniker") or {}).get("cluster")
         if not cluster:
-            return failed("A clusterSize precondition needs context.cluster", exception_type="PreconditionFailed")
+            return failed(
+                "A clusterSize precondition needs context.cluster", exception_type="PreconditionFailed"
+            )
         try:
             provider, account = provider_of(run, settings)
         except BadStage as exc:
@@ -113,7 +115,9 @@ class CheckPreconditionTask(BaseTask):
         groups = await fresh_server_groups(run, provider, account, cluster=str(cluster))
         only_enabled = as_bool(settings.get("onlyEnabledServerGroups"), False)
         for region in regions:
-            found = [g for g in groups if g.get("region") == region and (not only_enabled or not g.get("disabled"))]
+            found = [
+                g for g in groups if g.get("region") == region and (not only_enabled or not g.get("disabled"))
+            ]
             if not compare(len(found), expected):
                 return failed(
                     f"Precondition check failed: expected {comparison} {expected} server groups in {region} "
@@ -172,7 +176,10 @@ class CheckPreconditionsStage(BaseStage):
             context["context"] = dict(entry["context"]) if isinstance(entry.get("context"), dict) else {}
             if kind == "clusterSize":
                 for key in _INHERITED:
-                    if context["context"].get(key) in (None, "", []) and stage.context.get(key) not in (None, ""):
+                    if context["context"].get(key) in (None, "", []) and stage.context.get(key) not in (
+                        None,
+                        "",
+                    ):
                         context["context"][key] = stage.context[key]
             context["failPipeline"] = as_bool(entry.get("failPipeline"), True)
             specs.append(

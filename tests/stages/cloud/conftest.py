@@ -68,15 +68,30 @@ def app_dir(tmp_path: Path) -> Path:
 def deploy_pipeline(app: str, package: str, **cluster: Any) -> dict[str, Any]:
     """bake -> deploy of the example (no load balancer unless the cluster names one)."""
     spec = {
-        "cloudProvider": "local", "account": "local", "region": "local", "application": app, "stack": "web",
-        "freeFormDetails": "", "capacity": {"min": 2, "max": 2, "desired": 2}, "strategy": "",
-        "command": ["python3", "app.py"], "env": {"VERSION": "1"}, "healthCheck": {"path": "/health"},
+        "cloudProvider": "local",
+        "account": "local",
+        "region": "local",
+        "application": app,
+        "stack": "web",
+        "freeFormDetails": "",
+        "capacity": {"min": 2, "max": 2, "desired": 2},
+        "strategy": "",
+        "command": ["python3", "app.py"],
+        "env": {"VERSION": "1"},
+        "healthCheck": {"path": "/health"},
     }
     spec.update(cluster)
     return {
-        "application": app, "name": "deploy",
+        "application": app,
+        "name": "deploy",
         "stages": [
             {"refId": "1", "type": "bake", "name": "Bake", "cloudProvider": "local", "package": package},
-            {"refId": "2", "requisiteStageRefIds": ["1"], "type": "deploy", "name": "Deploy", "clusters": [spec]},
+            {
+                "refId": "2",
+                "requisiteStageRefIds": ["1"],
+                "type": "deploy",
+                "name": "Deploy",
+                "clusters": [spec],
+            },
         ],
     }

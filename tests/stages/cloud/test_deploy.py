@@ -47,10 +47,21 @@ def test_bake_and_deploy_start_supervised_instances_that_answer(cloud: CloudHarn
     environ = Path(f"/proc/{instances[0].pid}/environ").read_bytes().split(b"\0")
     names = {e.split(b"=", 1)[0].decode() for e in environ if e}
     assert {"PORT", "VERSION", "GENNAKER_INSTANCE_ID", "GENNAKER_SERVER_GROUP", "GENNAKER_IMAGE_ID"} <= names
-    assert names <= {"PORT", "VERSION", "GENNAKER_INSTANCE_ID", "GENNAKER_SERVER_GROUP", "GENNAKER_IMAGE_ID", "PATH", "HOME", "LANG"}
+    assert names <= {
+        "PORT",
+        "VERSION",
+        "GENNAKER_INSTANCE_ID",
+        "GENNAKER_SERVER_GROUP",
+        "GENNAKER_IMAGE_ID",
+        "PATH",
+        "HOME",
+        "LANG",
+    }
 
 
-def test_a_second_deploy_gets_the_next_sequence_and_the_same_image(cloud: CloudHarness, app_dir: Path) -> None:
+def test_a_second_deploy_gets_the_next_sequence_and_the_same_image(
+    cloud: CloudHarness, app_dir: Path
+) -> None:
     first = _deploy(cloud, app_dir, capacity={"min": 1, "max": 1, "desired": 1})
     second = _deploy(cloud, app_dir, capacity={"min": 1, "max": 1, "desired": 1})
     assert first.status == second.status == S.SUCCEEDED
@@ -62,12 +73,37 @@ def test_a_second_deploy_gets_the_next_sequence_and_the_same_image(cloud: CloudH
 
 def test_resize_disable_enable_destroy(cloud: CloudHarness, app_dir: Path) -> None:
     assert _deploy(cloud, app_dir).status == S.SUCCEEDED
-    common = {"cloudProvider": "local", "credentials": "local", "region": "local", "serverGroupName": "shop-web-v000"}
-    resize = cloud.start([{"refId": "1", "type": "resizeServerGroup", **common, "capacity": {"min": 3, "max": 3, "desired": 3}}], application="shop")
+    common = {
+        "cloudProvider": "local",
+        "credentials": "local",
+        "region": "local",
+        "serverGroupName": "shop-web-v000",
+    }
+    resize = cloud.start(
+        [
+            {
+                "refId": "1",
+                "type": "resizeServerGroup",
+                **common,
+                "capacity": {"min": 3, "max": 3, "desired": 3},
+            }
+        ],
+        application="shop",
+    )
     assert cloud.run_until_complete(resize.id).status == S.SUCCEEDED
     state = cloud.local.runtimes["local"].state
     assert len(state.instances("shop-web-v000")) == 3
-    down = cloud.start([{"refId": "1", "type": "resizeServerGroup", **common, "capacity": {"min": 1, "max": 1, "desired": 1}}], application="shop")
+    down = cloud.start(
+        [
+            {
+                "refId": "1",
+                "type": "resizeServerGroup",
+                **common,
+                "capacity": {"min": 1, "max": 1, "desired": 1},
+            }
+        ],
+        application="shop",
+    )
     assert cloud.run_until_complete(down.id).status == S.SUCCEEDED
     assert [i.id for i in state.instances("shop-web-v000")] == ["shop-web-v000-0"]
     disable = cloud.start([{"refId": "1", "type": "disableServerGroup", **common}], application="shop")

@@ -42,8 +42,12 @@ def cluster(application: str, account: str, cluster: str, services: ServicesDep)
     return json_response(_infra(services).cluster(application, account, cluster) or {})
 
 
-@router.get("/applications/{application}/clusters/{account}/{cluster}/{cloud_provider}", response_model=dict[str, Any])
-def typed_cluster(application: str, account: str, cluster: str, cloud_provider: str, services: ServicesDep) -> Any:
+@router.get(
+    "/applications/{application}/clusters/{account}/{cluster}/{cloud_provider}", response_model=dict[str, Any]
+)
+def typed_cluster(
+    application: str, account: str, cluster: str, cloud_provider: str, services: ServicesDep
+) -> Any:
     """One cluster of one provider (what Orca reads); 404 when there is none."""
     found = _infra(services).cluster(application, account, cluster, cloud_provider)
     if found is None:
@@ -61,11 +65,19 @@ def server_groups(
 ) -> Any:
     """The application's server groups (summaries unless ``expand``)."""
     wanted = csv(clusters) or [] if clusters is not None else None
-    return json_response(_infra(services).server_groups(application, expand=expand, cloud_provider=cloud_provider, clusters=wanted))
+    return json_response(
+        _infra(services).server_groups(
+            application, expand=expand, cloud_provider=cloud_provider, clusters=wanted
+        )
+    )
 
 
-@router.get("/applications/{application}/serverGroups/{account}/{region}/{name}", response_model=dict[str, Any])
-def application_server_group(application: str, account: str, region: str, name: str, services: ServicesDep) -> Any:
+@router.get(
+    "/applications/{application}/serverGroups/{account}/{region}/{name}", response_model=dict[str, Any]
+)
+def application_server_group(
+    application: str, account: str, region: str, name: str, services: ServicesDep
+) -> Any:
     """One full server group with ``insightActions`` (Gate answers ``{}`` when there is none)."""
     found = _infra(services).server_group(account, region, name)
     return json_response({**found, "insightActions": []} if found else {})
@@ -99,9 +111,17 @@ def load_balancers(services: ServicesDep, provider: Annotated[str | None, Query(
 
 
 @router.get("/loadBalancers/{account}/{region}/{name}", response_model=list[dict[str, Any]])
-def load_balancer(account: str, region: str, name: str, services: ServicesDep, provider: Annotated[str | None, Query()] = None) -> Any:
+def load_balancer(
+    account: str,
+    region: str,
+    name: str,
+    services: ServicesDep,
+    provider: Annotated[str | None, Query()] = None,
+) -> Any:
     """A list with the load balancer's details (``[]`` when there is none, as Gate)."""
-    return json_response([{**lb, "insightActions": []} for lb in _infra(services).load_balancer(account, region, name)])
+    return json_response(
+        [{**lb, "insightActions": []} for lb in _infra(services).load_balancer(account, region, name)]
+    )
 
 
 @router.get("/instances/{account}/{region}/{instance_id}", response_model=dict[str, Any])
@@ -114,7 +134,13 @@ def instance(account: str, region: str, instance_id: str, services: ServicesDep)
 
 
 @router.get("/instances/{account}/{region}/{instance_id}/console", response_model=dict[str, Any])
-def console(account: str, region: str, instance_id: str, services: ServicesDep, provider: Annotated[str | None, Query()] = None) -> Any:
+def console(
+    account: str,
+    region: str,
+    instance_id: str,
+    services: ServicesDep,
+    provider: Annotated[str | None, Query()] = None,
+) -> Any:
     """The instance's output: ``{output: [{name: "stdout", output}, {name: "stderr", output}]}``."""
     registry = services.clouddriver.registry
     providers = [registry.get(provider)] if provider and registry.has(provider) else list(registry)

@@ -49,7 +49,9 @@ def validate(spec: Any, where: str) -> str | None:
         return f"{where}.path must start with '/' (got {path!r})"
     for key in ("port", "intervalSeconds", "timeoutSeconds", "healthyThreshold", "unhealthyThreshold"):
         value = spec.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+        ):
             return f"{where}.{key} must be a positive number (got {value!r})"
     return None
 
@@ -63,7 +65,9 @@ async def probe(address: str, port: int, check: HealthCheck) -> tuple[bool, str]
     try:
         if check.path is None:
             return True, f"TCP connect to port {port} succeeded"
-        request = f"GET {check.path} HTTP/1.0\r\nHost: {address}:{port}\r\nUser-Agent: gennaker-health\r\n\r\n"
+        request = (
+            f"GET {check.path} HTTP/1.0\r\nHost: {address}:{port}\r\nUser-Agent: gennaker-health\r\n\r\n"
+        )
         writer.write(request.encode())
         await writer.drain()
         line = await asyncio.wait_for(reader.readline(), check.timeout_s)
@@ -82,7 +86,9 @@ async def probe(address: str, port: int, check: HealthCheck) -> tuple[bool, str]
             pass
 
 
-def next_health(previous: Mapping[str, Any], healthy: bool, description: str, check: HealthCheck, now: int) -> dict[str, Any]:
+def next_health(
+    previous: Mapping[str, Any], healthy: bool, description: str, check: HealthCheck, now: int
+) -> dict[str, Any]:
     """The health record after one check result."""
     successes = int(previous.get("successes") or 0) + 1 if healthy else 0
     failures = 0 if healthy else int(previous.get("failures") or 0) + 1
@@ -93,4 +99,10 @@ def next_health(previous: Mapping[str, Any], healthy: bool, description: str, ch
         state = DOWN
     elif not healthy and state == UP and failures >= check.unhealthy_threshold:
         state = DOWN
-    return {"state": state, "successes": successes, "failures": failures, "description": description, "checkedAt": now}
+    return {
+        "state": state,
+        "successes": successes,
+        "failures": failures,
+        "description": description,
+        "checkedAt": now,
+    }

@@ -127,17 +127,26 @@ def _stage_git(repository: str, ref: str, target: Path) -> str:
     try:
         commit = subprocess.run(
             ["git", "-C", where, "rev-parse", "--short=12", f"{ref}^{{commit}}"],
-            capture_output=True, text=True, check=True, timeout=60,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         ).stdout.strip()
         target.mkdir()
         archive = subprocess.run(
             ["git", "-C", where, "archive", "--format=tar", commit],
-            capture_output=True, check=True, timeout=300,
+            capture_output=True,
+            check=True,
+            timeout=300,
         ).stdout
     except FileNotFoundError:
         raise OperationError("baking from git needs git installed (apt-get install git)") from None
     except subprocess.CalledProcessError as exc:
-        message = (exc.stderr or b"").decode(errors="replace").strip() if isinstance(exc.stderr, bytes) else exc.stderr
+        message = (
+            (exc.stderr or b"").decode(errors="replace").strip()
+            if isinstance(exc.stderr, bytes)
+            else exc.stderr
+        )
         raise OperationError(f"package.git {repository!r} ref {ref!r}: {message or exc}") from None
     with tempfile.TemporaryFile() as handle:
         handle.write(archive)
@@ -174,7 +183,15 @@ class ImageStore:
         self.clock = clock
         self.directory = directory
 
-    def bake(self, package: Any, *, base_name: str | None, version: str | None, tags: Mapping[str, Any], suffix: str | None) -> tuple[Image, bool]:
+    def bake(
+        self,
+        package: Any,
+        *,
+        base_name: str | None,
+        version: str | None,
+        tags: Mapping[str, Any],
+        suffix: str | None,
+    ) -> tuple[Image, bool]:
         """The image of ``package`` (baking it unless the same content exists); and whether it
         was baked before (Rosco's ``previouslyBaked``). OperationError for a bad package."""
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -185,22 +202,30 @@ class ImageStore:
             if isinstance(package, Mapping):
                 repository, ref = package.get("git"), package.get("ref") or "HEAD"
                 if not isinstance(repository, str) or not repository:
-                    raise OperationError('package.git must be the path or file:// URL of a repository, e.g. {"git": "/src/app", "ref": "main"}')
+                    raise OperationError(
+                        'package.git must be the path or file:// URL of a repository, e.g. {"git": "/src/app", "ref": "main"}'
+                    )
                 detected_version = _stage_git(repository, str(ref), tree)
                 label = str(package.get("git"))
             elif isinstance(package, str) and package:
                 source = Path(package)
                 if not source.is_absolute():
-                    raise OperationError(f"package {package!r} must be an absolute path (a directory or a .tar.gz)")
+                    raise OperationError(
+                        f"package {package!r} must be an absolute path (a directory or a .tar.gz)"
+                    )
                 if source.is_dir():
                     _stage_directory(source, tree)
                 elif source.is_file() and package.endswith((".tar.gz", ".tgz")):
                     _stage_tarball(source, tree)
                 else:
-                    raise OperationError(f"package {package!r} is neither a directory nor a .tar.gz file on this machine")
+                    raise OperationError(
+                        f"package {package!r} is neither a directory nor a .tar.gz file on this machine"
+                    )
                 label = package
             else:
-                raise OperationError('package is required: a directory, a .tar.gz, or {"git": <repository>, "ref": <ref>}')
+                raise OperationError(
+                    'package is required: a directory, a .tar.gz, or {"git": <repository>, "ref": <ref>}'
+                )
             image_id, size = digest_tree(tree)
             existing = self.get(image_id)
             if existing is not None:
@@ -221,8 +246,14 @@ class ImageStore:
                 with self.db.transaction() as conn:
                     conn.execute(
                         images_t.insert().values(
-                            id=image.id, name=image.name, package=image.package, version=image.version,
-                            tags=dumps(all_tags), path=str(final), size_bytes=size, created_at=now,
+                            id=image.id,
+                            name=image.name,
+                            package=image.package,
+                            version=image.version,
+                            tags=dumps(all_tags),
+                            path=str(final),
+                            size_bytes=size,
+                            created_at=now,
                         )
                     )
             except sa.exc.IntegrityError:  # baked at the same moment elsewhere: the same image
@@ -253,12 +284,16 @@ class ImageStore:
         """An image by id or by name."""
         return self.get(reference) or next((i for i in self.all() if i.name == reference), None)
 
-    def find(self, *, pattern: str | None = None, package: str | None = None, tags: Mapping[str, Any] | None = None) -> list[Image]:
+    def find(
+        self, *, pattern: str | None = None, package: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> list[Image]:
         """Images whose name matches the glob ``pattern`` (``*`` when absent), whose package label
         is ``package``, and that carry every tag in ``tags``; newest first."""
         found = []
         for image in self.all():
-            if pattern and not fnmatch.fnmatchcase(image.name, pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"):
+            if pattern and not fnmatch.fnmatchcase(
+                image.name, pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"
+            ):
                 continue
             if package and image.tags.get("package") != package and not image.name.startswith(f"{package}-"):
                 continue
@@ -270,11 +305,19 @@ class ImageStore:
     def delete(self, image_id: str) -> None:
         """Delete an image no server group uses; OperationError when one does."""
         with self.db.transaction() as conn:
-            users = conn.execute(
-                sa.select(groups_t.c.name).where(groups_t.c.image_id == image_id).order_by(groups_t.c.name)
-            ).scalars().all()
+            users = (
+                conn.execute(
+                    sa.select(groups_t.c.name)
+                    .where(groups_t.c.image_id == image_id)
+                    .order_by(groups_t.c.name)
+                )
+                .scalars()
+                .all()
+            )
             if users:
-                raise OperationError(f"image {image_id} is used by server group(s) {', '.join(users)}; destroy them first")
+                raise OperationError(
+                    f"image {image_id} is used by server group(s) {', '.join(users)}; destroy them first"
+                )
             row = conn.execute(sa.select(images_t.c.path).where(images_t.c.id == image_id)).first()
             if row is None:
                 raise OperationError(f"there is no image {image_id}")

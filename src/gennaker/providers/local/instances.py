@@ -30,7 +30,15 @@ from gennaker.providers.local.process import (
     stop,
 )
 from gennaker.providers.local.settings import LocalAccount
-from gennaker.providers.local.state import EXITED, PENDING, RUNNING, STOPPING, Instance, LocalState, ServerGroup
+from gennaker.providers.local.state import (
+    EXITED,
+    PENDING,
+    RUNNING,
+    STOPPING,
+    Instance,
+    LocalState,
+    ServerGroup,
+)
 from gennaker.providers.protocol import OperationError
 from gennaker.store.schema import local_instances as inst_t
 
@@ -51,7 +59,9 @@ def _port_free(address: str, port: int) -> bool:
 class Instances:
     """The instances of one account."""
 
-    def __init__(self, db: Database, clock: Clock, account: LocalAccount, directory: Path, state: LocalState) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, account: LocalAccount, directory: Path, state: LocalState
+    ) -> None:
         self.db = db
         self.clock = clock
         self.account = account
@@ -95,11 +105,22 @@ class Instances:
                     )
                 slot += 1
                 instance = Instance(
-                    id=f"{group.name}-{slot}", account=self.account.name, server_group=group.name, slot=slot,
-                    port=port, directory=str(self.paths(f"{group.name}-{slot}").root), pid=None, pid_start=None,
-                    state=PENDING, traffic="maint" if group.disabled else "ready",
-                    health={"state": STARTING}, restarts=0, next_start_at=None, last_exit=None,
-                    launched_at=now, updated_at=now,
+                    id=f"{group.name}-{slot}",
+                    account=self.account.name,
+                    server_group=group.name,
+                    slot=slot,
+                    port=port,
+                    directory=str(self.paths(f"{group.name}-{slot}").root),
+                    pid=None,
+                    pid_start=None,
+                    state=PENDING,
+                    traffic="maint" if group.disabled else "ready",
+                    health={"state": STARTING},
+                    restarts=0,
+                    next_start_at=None,
+                    last_exit=None,
+                    launched_at=now,
+                    updated_at=now,
                 )
                 self.state.insert_instance(conn, instance)
                 used.add(port)
@@ -144,7 +165,13 @@ class Instances:
         now = self.clock.now_ms()
         health = {"state": STARTING}
         self.state.update_instance(
-            instance.id, now, pid=pid, pid_start=pid_start, state=RUNNING, health=health, next_start_at=None,
+            instance.id,
+            now,
+            pid=pid,
+            pid_start=pid_start,
+            state=RUNNING,
+            health=health,
+            next_start_at=None,
             launched_at=now,
         )
         instance.pid, instance.pid_start, instance.state, instance.health = pid, pid_start, RUNNING, health
@@ -176,8 +203,13 @@ class Instances:
         health = {"state": "Down", "description": "the process exited", "consecutiveExits": consecutive}
         next_start = now + int(backoff)
         self.state.update_instance(
-            instance.id, now, state=EXITED, health=health, restarts=instance.restarts + 1,
-            next_start_at=next_start, last_exit=f"exited after {uptime // 1000} s",
+            instance.id,
+            now,
+            state=EXITED,
+            health=health,
+            restarts=instance.restarts + 1,
+            next_start_at=next_start,
+            last_exit=f"exited after {uptime // 1000} s",
         )
         instance.state, instance.health, instance.next_start_at = EXITED, health, next_start
         instance.restarts += 1

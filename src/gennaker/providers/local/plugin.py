@@ -13,4 +13,6 @@ from gennaker.providers.registry import ProviderRegistry
 @hookimpl
 def register_providers(registry: ProviderRegistry, settings: Any) -> None:
     """Add the ``local`` provider with the accounts of ``[[providers.local.accounts]]``."""
-    registry.add(LocalProvider(registry.db, registry.clock, registry.data_dir, accounts_from(settings.providers)))
+    registry.add(
+        LocalProvider(registry.db, registry.clock, registry.data_dir, accounts_from(settings.providers))
+    )

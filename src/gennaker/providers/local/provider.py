@@ -100,15 +100,21 @@ class LocalProvider:
                 d.get("package"),
                 base_name=d.get("baseName") or None,
                 version=str(d["version"]) if d.get("version") not in (None, "") else None,
-                tags=d.get("tags") if isinstance(d.get("tags"), Mapping) else {},
+                tags=d["tags"] if isinstance(d.get("tags"), Mapping) else {},
                 suffix=str(d["amiSuffix"]) if d.get("amiSuffix") else None,
             )
-            return {"imageId": image.id, "imageName": image.name, "package": image.package, "version": image.version, "previouslyBaked": previously}
+            return {
+                "imageId": image.id,
+                "imageName": image.name,
+                "package": image.package,
+                "version": image.version,
+                "previouslyBaked": previously,
+            }
         rt = self.runtime(request.account)
         ops = ServerGroupOperations(rt)
         if request.name in ("createServerGroup", "cloneServerGroup"):
             description = dict(d)
-            source = d.get("source") if isinstance(d.get("source"), Mapping) else {}
+            source: Mapping[str, Any] = d["source"] if isinstance(d.get("source"), Mapping) else {}
             source_name = source.get("serverGroupName") or source.get("asgName")
             if request.name == "cloneServerGroup" and source_name:
                 base = ops.source_description(str(source_name))
@@ -152,7 +158,9 @@ class LocalProvider:
         for other in rt.state.load_balancers():
             other_port = (other.spec.get("listeners") or [{}])[0].get("port")
             if other.name != name and other_port == port:
-                raise OperationError(f"listeners[0].port {port} is already used by load balancer {other.name!r}")
+                raise OperationError(
+                    f"listeners[0].port {port} is already used by load balancer {other.name!r}"
+                )
         previous = rt.state.load_balancer(name)
         spec = {"listeners": [{"port": port, "protocol": protocol}], "healthCheck": dict(health or {})}
         lb = LoadBalancer(rt.account.name, name, str(d.get("region") or rt.account.region), parsed.app, spec)
@@ -174,9 +182,15 @@ class LocalProvider:
         name = str(d.get("loadBalancerName") or d.get("name") or "")
         if rt.state.load_balancer(name) is None:
             return {"loadBalancerName": name, "deleted": True}
-        users = [g.name for g in rt.state.groups() if g.status == ACTIVE and name in (g.spec.get("loadBalancers") or [])]
+        users = [
+            g.name
+            for g in rt.state.groups()
+            if g.status == ACTIVE and name in (g.spec.get("loadBalancers") or [])
+        ]
         if users:
-            raise OperationError(f"load balancer {name!r} is used by {', '.join(users)}; destroy those server groups first")
+            raise OperationError(
+                f"load balancer {name!r} is used by {', '.join(users)}; destroy those server groups first"
+            )
         rt.state.delete_load_balancer(name)
         rt.traffic.reconcile()
         return {"loadBalancerName": name, "deleted": True}

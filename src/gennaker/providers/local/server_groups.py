@@ -36,9 +36,15 @@ def _capacity(value: Any, where: str = "capacity") -> dict[str, int]:
             raise OperationError(f"{where}.{key} must not be negative (got {number})")
         parts[key] = number
     desired = parts.get("desired", parts.get("min", parts.get("max", 1)))
-    result = {"min": parts.get("min", min(desired, parts.get("max", desired))), "max": parts.get("max", max(desired, parts.get("min", desired))), "desired": desired}
+    result = {
+        "min": parts.get("min", min(desired, parts.get("max", desired))),
+        "max": parts.get("max", max(desired, parts.get("min", desired))),
+        "desired": desired,
+    }
     if result["min"] > result["max"]:
-        raise OperationError(f"{where}: min ({result['min']}) is greater than max ({result['max']}); make min <= desired <= max")
+        raise OperationError(
+            f"{where}: min ({result['min']}) is greater than max ({result['max']}); make min <= desired <= max"
+        )
     if not result["min"] <= result["desired"] <= result["max"]:
         raise OperationError(
             f"{where}: desired ({result['desired']}) must be between min ({result['min']}) and max ({result['max']})"
@@ -53,7 +59,11 @@ def _validate_spec(description: Mapping[str, Any]) -> dict[str, Any]:
             f'command must be a list of arguments, not a string: write ["sh", "-c", {command!r}] '
             "or split it into its arguments"
         )
-    if not isinstance(command, list) or not command or any(isinstance(a, (dict, list)) or a is None for a in command):
+    if (
+        not isinstance(command, list)
+        or not command
+        or any(isinstance(a, (dict, list)) or a is None for a in command)
+    ):
         raise OperationError('command must be a non-empty list of arguments, e.g. ["python3", "app.py"]')
     env = description.get("env") or {}
     if not isinstance(env, Mapping) or any(isinstance(v, (dict, list)) for v in env.values()):
@@ -69,18 +79,31 @@ def _validate_spec(description: Mapping[str, Any]) -> dict[str, Any]:
         raise OperationError(f"drainSeconds must be a number of seconds >= 0 (got {drain!r})")
     spec = {k: description[k] for k in _SPEC_KEYS if description.get(k) is not None}
     spec["command"] = [str(a) for a in command]
-    spec["env"] = {str(k): "" if v is None else (v if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v)) for k, v in env.items()}
+    spec["env"] = {
+        str(k): ""
+        if v is None
+        else (v if isinstance(v, str) else str(v).lower() if isinstance(v, bool) else str(v))
+        for k, v in env.items()
+    }
     spec["loadBalancers"] = list(lbs)
     return spec
 
 
 def _names(description: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
-    moniker = description.get("moniker") if isinstance(description.get("moniker"), Mapping) else {}
+    moniker: Mapping[str, Any] = (
+        description["moniker"] if isinstance(description.get("moniker"), Mapping) else {}
+    )
     app = description.get("application") or moniker.get("app")
     stack = description.get("stack") if description.get("stack") is not None else moniker.get("stack")
-    detail = description.get("freeFormDetails") if description.get("freeFormDetails") is not None else moniker.get("detail")
+    detail = (
+        description.get("freeFormDetails")
+        if description.get("freeFormDetails") is not None
+        else moniker.get("detail")
+    )
     if not app:
-        raise OperationError("application is required (the server group is named application-stack-detail-vNNN)")
+        raise OperationError(
+            "application is required (the server group is named application-stack-detail-vNNN)"
+        )
     try:
         validate_parts(str(app), str(stack) if stack else None, str(detail) if detail else None)
     except InvalidName as exc:
@@ -114,7 +137,11 @@ class ServerGroupOperations:
         app, stack, detail = _names(description)
         cluster = cluster_name(app, stack, detail)
         spec = _validate_spec(description)
-        capacity = _capacity(description.get("capacity") if description.get("capacity") is not None else {"min": 1, "max": 1, "desired": 1})
+        capacity = _capacity(
+            description.get("capacity")
+            if description.get("capacity") is not None
+            else {"min": 1, "max": 1, "desired": 1}
+        )
         image_ref = description.get("imageId") or description.get("amiName") or description.get("imageName")
         if not image_ref:
             raise OperationError(
@@ -122,7 +149,9 @@ class ServerGroupOperations:
             )
         image = rt.images.resolve(str(image_ref))
         if image is None:
-            raise OperationError(f"image {image_ref!r} does not exist in account {rt.account.name}; bake it first")
+            raise OperationError(
+                f"image {image_ref!r} does not exist in account {rt.account.name}; bake it first"
+            )
         for name in spec["loadBalancers"]:
             if rt.state.load_balancer(name) is None:
                 raise OperationError(
@@ -147,11 +176,20 @@ class ServerGroupOperations:
             except ValueError as exc:
                 raise OperationError(str(exc)) from None
             group = ServerGroup(
-                account=rt.account.name, name=Moniker(app, stack, detail, cluster, sequence).to_name(),
-                region=str(description.get("region") or rt.account.region), application=app, cluster=cluster,
-                sequence=sequence, image_id=image.id, spec=spec, capacity=capacity,
-                disabled=bool(description.get("startDisabled")), status=CREATING,
-                operation_id=operation_id, created_at=now, updated_at=now,
+                account=rt.account.name,
+                name=Moniker(app, stack, detail, cluster, sequence).to_name(),
+                region=str(description.get("region") or rt.account.region),
+                application=app,
+                cluster=cluster,
+                sequence=sequence,
+                image_id=image.id,
+                spec=spec,
+                capacity=capacity,
+                disabled=bool(description.get("startDisabled")),
+                status=CREATING,
+                operation_id=operation_id,
+                created_at=now,
+                updated_at=now,
             )
             try:
                 with rt.db.transaction() as conn:
@@ -234,19 +272,26 @@ class ServerGroupOperations:
         """Set the capacity; up starts instances, down drains and stops the newest first."""
         rt = self.rt
         group = self.get(name)
-        merged = {**group.capacity, **{k: v for k, v in capacity.items() if k in ("min", "max", "desired") and v is not None}}
+        merged = {
+            **group.capacity,
+            **{k: v for k, v in capacity.items() if k in ("min", "max", "desired") and v is not None},
+        }
         wanted = _capacity(merged)
         rt.state.update_group(name, rt.clock.now_ms(), capacity=wanted)
         group.capacity = wanted
         have = rt.state.instances(name)
         if len(have) < wanted["desired"]:
             if rt.instances.free_ports(wanted["desired"] - len(have)) < wanted["desired"] - len(have):
-                rt.state.update_group(name, rt.clock.now_ms(), capacity=capacity_of({**wanted, "desired": len(have)}))
+                rt.state.update_group(
+                    name, rt.clock.now_ms(), capacity=capacity_of({**wanted, "desired": len(have)})
+                )
                 low, high = rt.account.port_range
-                raise OperationError(f"the port range {low}-{high} of account {rt.account.name} is exhausted; widen port_range")
+                raise OperationError(
+                    f"the port range {low}-{high} of account {rt.account.name} is exhausted; widen port_range"
+                )
             self._fill(group)
         elif len(have) > wanted["desired"]:
-            doomed = sorted(have, key=lambda i: i.slot)[wanted["desired"]:]
+            doomed = sorted(have, key=lambda i: i.slot)[wanted["desired"] :]
             self._drain(group, [i.id for i in doomed], drain_s=self._drain_seconds(group, None))
             for instance in doomed:
                 rt.instances.remove(instance)
@@ -287,9 +332,16 @@ class ServerGroupOperations:
             return {"serverGroupName": name, "disabled": True, "instanceIdsToDisable": chosen}
         target = math.ceil(len(instances) * percentage / 100)
         out = [i for i in instances if i.traffic == "maint"]
-        more = [i.id for i in sorted(instances, key=lambda i: i.slot) if i.traffic != "maint"][: max(0, target - len(out))]
+        more = [i.id for i in sorted(instances, key=lambda i: i.slot) if i.traffic != "maint"][
+            : max(0, target - len(out))
+        ]
         self._drain(group, more, drain_s=self._drain_seconds(group, drain_seconds))
-        return {"serverGroupName": name, "disabled": False, "instanceIdsToDisable": [*(i.id for i in out), *more], "discoverySkippedInstanceIds": []}
+        return {
+            "serverGroupName": name,
+            "disabled": False,
+            "instanceIdsToDisable": [*(i.id for i in out), *more],
+            "discoverySkippedInstanceIds": [],
+        }
 
     def enable(self, name: str) -> dict[str, Any]:
         """Put every instance back in rotation."""

@@ -80,27 +80,53 @@ class LoadBalancer:
 
 def _group(row: Any) -> ServerGroup:
     return ServerGroup(
-        account=row.account, name=row.name, region=row.region, application=row.application,
-        cluster=row.cluster, sequence=row.sequence, image_id=row.image_id, spec=loads(row.spec),
-        capacity=loads(row.capacity), disabled=bool(row.disabled), status=row.status,
-        operation_id=row.operation_id, created_at=row.created_at, updated_at=row.updated_at,
+        account=row.account,
+        name=row.name,
+        region=row.region,
+        application=row.application,
+        cluster=row.cluster,
+        sequence=row.sequence,
+        image_id=row.image_id,
+        spec=loads(row.spec),
+        capacity=loads(row.capacity),
+        disabled=bool(row.disabled),
+        status=row.status,
+        operation_id=row.operation_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
 def _instance(row: Any) -> Instance:
     return Instance(
-        id=row.id, account=row.account, server_group=row.server_group, slot=row.slot, port=row.port,
-        directory=row.directory, pid=row.pid, pid_start=row.pid_start, state=row.state,
-        traffic=row.traffic, health=loads(row.health), restarts=row.restarts,
-        next_start_at=row.next_start_at, last_exit=row.last_exit, launched_at=row.launched_at,
+        id=row.id,
+        account=row.account,
+        server_group=row.server_group,
+        slot=row.slot,
+        port=row.port,
+        directory=row.directory,
+        pid=row.pid,
+        pid_start=row.pid_start,
+        state=row.state,
+        traffic=row.traffic,
+        health=loads(row.health),
+        restarts=row.restarts,
+        next_start_at=row.next_start_at,
+        last_exit=row.last_exit,
+        launched_at=row.launched_at,
         updated_at=row.updated_at,
     )
 
 
 def _lb(row: Any) -> LoadBalancer:
     return LoadBalancer(
-        account=row.account, name=row.name, region=row.region, application=row.application,
-        spec=loads(row.spec), created_at=row.created_at, updated_at=row.updated_at,
+        account=row.account,
+        name=row.name,
+        region=row.region,
+        application=row.application,
+        spec=loads(row.spec),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -141,11 +167,20 @@ class LocalState:
         """Record a new server group (unique name and operation id)."""
         conn.execute(
             sg_t.insert().values(
-                account=group.account, name=group.name, region=group.region,
-                application=group.application, cluster=group.cluster, sequence=group.sequence,
-                image_id=group.image_id, spec=dumps(group.spec), capacity=dumps(group.capacity),
-                disabled=group.disabled, status=group.status, operation_id=group.operation_id,
-                created_at=group.created_at, updated_at=group.updated_at,
+                account=group.account,
+                name=group.name,
+                region=group.region,
+                application=group.application,
+                cluster=group.cluster,
+                sequence=group.sequence,
+                image_id=group.image_id,
+                spec=dumps(group.spec),
+                capacity=dumps(group.capacity),
+                disabled=group.disabled,
+                status=group.status,
+                operation_id=group.operation_id,
+                created_at=group.created_at,
+                updated_at=group.updated_at,
             )
         )
 
@@ -156,13 +191,17 @@ class LocalState:
                 values[key] = dumps(values[key])
         with self.db.transaction() as conn:
             conn.execute(
-                sg_t.update().where(sg_t.c.account == self.account, sg_t.c.name == name).values(updated_at=now, **values)
+                sg_t.update()
+                .where(sg_t.c.account == self.account, sg_t.c.name == name)
+                .values(updated_at=now, **values)
             )
 
     def delete_group(self, name: str) -> None:
         """Forget a server group and its instances."""
         with self.db.transaction() as conn:
-            conn.execute(inst_t.delete().where(inst_t.c.account == self.account, inst_t.c.server_group == name))
+            conn.execute(
+                inst_t.delete().where(inst_t.c.account == self.account, inst_t.c.server_group == name)
+            )
             conn.execute(sg_t.delete().where(sg_t.c.account == self.account, sg_t.c.name == name))
 
     # -- instances -------------------------------------------------------------------------------
@@ -192,12 +231,22 @@ class LocalState:
         """Record an instance before its process starts."""
         conn.execute(
             inst_t.insert().values(
-                id=instance.id, account=instance.account, server_group=instance.server_group,
-                slot=instance.slot, port=instance.port, directory=instance.directory,
-                pid=instance.pid, pid_start=instance.pid_start, state=instance.state,
-                traffic=instance.traffic, health=dumps(instance.health), restarts=instance.restarts,
-                next_start_at=instance.next_start_at, last_exit=instance.last_exit,
-                launched_at=instance.launched_at, updated_at=instance.updated_at,
+                id=instance.id,
+                account=instance.account,
+                server_group=instance.server_group,
+                slot=instance.slot,
+                port=instance.port,
+                directory=instance.directory,
+                pid=instance.pid,
+                pid_start=instance.pid_start,
+                state=instance.state,
+                traffic=instance.traffic,
+                health=dumps(instance.health),
+                restarts=instance.restarts,
+                next_start_at=instance.next_start_at,
+                last_exit=instance.last_exit,
+                launched_at=instance.launched_at,
+                updated_at=instance.updated_at,
             )
         )
 
@@ -222,13 +271,17 @@ class LocalState:
     def load_balancers(self) -> list[LoadBalancer]:
         """Load balancers of the account, by name."""
         with self.db.read() as conn:
-            rows = conn.execute(lb_t.select().where(lb_t.c.account == self.account).order_by(lb_t.c.name)).all()
+            rows = conn.execute(
+                lb_t.select().where(lb_t.c.account == self.account).order_by(lb_t.c.name)
+            ).all()
         return [_lb(r) for r in rows]
 
     def load_balancer(self, name: str) -> LoadBalancer | None:
         """One load balancer."""
         with self.db.read() as conn:
-            row = conn.execute(lb_t.select().where(lb_t.c.account == self.account, lb_t.c.name == name)).first()
+            row = conn.execute(
+                lb_t.select().where(lb_t.c.account == self.account, lb_t.c.name == name)
+            ).first()
         return _lb(row) if row is not None else None
 
     def upsert_load_balancer(self, lb: LoadBalancer, now: int) -> None:
@@ -240,8 +293,13 @@ class LocalState:
             if found is None:
                 conn.execute(
                     lb_t.insert().values(
-                        account=self.account, name=lb.name, region=lb.region, application=lb.application,
-                        spec=dumps(lb.spec), created_at=now, updated_at=now,
+                        account=self.account,
+                        name=lb.name,
+                        region=lb.region,
+                        application=lb.application,
+                        spec=dumps(lb.spec),
+                        created_at=now,
+                        updated_at=now,
                     )
                 )
             else:

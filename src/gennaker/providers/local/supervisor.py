@@ -47,7 +47,11 @@ class Supervisor:
                 instance = await asyncio.to_thread(rt.instances.observe, instance, now)
                 if instance.state != before:
                     done["exited"] += 1
-                    log.warning("instance %s exited; restarting in %s ms", instance.id, (instance.next_start_at or now) - now)
+                    log.warning(
+                        "instance %s exited; restarting in %s ms",
+                        instance.id,
+                        (instance.next_start_at or now) - now,
+                    )
                     continue
                 if self._due(group, instance, now):
                     checks.append(self._check(group, instance, now))
@@ -80,7 +84,9 @@ class Supervisor:
         check = HealthCheck.from_spec(group.spec.get("healthCheck"))
         healthy, description = await probe("127.0.0.1", check.port or instance.port, check)
         health = next_health(instance.health, healthy, description, check, now)
-        health["consecutiveExits"] = 0 if health["state"] == "Up" else instance.health.get("consecutiveExits", 0)
+        health["consecutiveExits"] = (
+            0 if health["state"] == "Up" else instance.health.get("consecutiveExits", 0)
+        )
         if health != instance.health:
             await asyncio.to_thread(self.rt.state.update_instance, instance.id, now, health=health)
 

@@ -83,7 +83,10 @@ class Traffic:
                     if instance.server_group == group.name:
                         servers.append(
                             module.ServerSpec(
-                                name=instance.id, address="127.0.0.1", port=instance.port, state=instance.traffic
+                                name=instance.id,
+                                address="127.0.0.1",
+                                port=instance.port,
+                                state=instance.traffic,
                             )
                         )
             listener = (lb.spec.get("listeners") or [{}])[0]
@@ -151,7 +154,8 @@ class Traffic:
     def stats_url(self) -> str | None:
         """HAProxy's Prometheus exporter of this account."""
         try:
-            return self.manager().stats_url()
+            url: str | None = self.manager().stats_url()
+            return url
         except _errors():
             return None
 

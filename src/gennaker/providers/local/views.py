@@ -14,7 +14,15 @@ from typing import Any
 
 from gennaker.model.moniker import Moniker
 from gennaker.providers.local.account import LocalAccountRuntime
-from gennaker.providers.local.state import ACTIVE, CREATING, EXITED, RUNNING, Instance, LoadBalancer, ServerGroup
+from gennaker.providers.local.state import (
+    ACTIVE,
+    CREATING,
+    EXITED,
+    RUNNING,
+    Instance,
+    LoadBalancer,
+    ServerGroup,
+)
 from gennaker.providers.protocol import IMAGES, INSTANCES, LOAD_BALANCERS, SERVER_GROUPS, CacheRecord
 
 PROVIDER = "local"
@@ -35,8 +43,17 @@ def _lb_instance_health(status: Any, lb: str, instance: Instance) -> dict[str, A
             state, health = "OutOfService", "Down"
         else:
             state, health = "OutOfService", "Starting"
-        description = f"HAProxy: {status.status}" + (f" ({status.check_status})" if status.check_status else "")
-    return {"loadBalancerName": lb, "name": lb, "instanceId": instance.id, "state": state, "healthState": health, "description": description}
+        description = f"HAProxy: {status.status}" + (
+            f" ({status.check_status})" if status.check_status else ""
+        )
+    return {
+        "loadBalancerName": lb,
+        "name": lb,
+        "instanceId": instance.id,
+        "state": state,
+        "healthState": health,
+        "description": description,
+    }
 
 
 def _aggregate(healths: list[dict[str, Any]]) -> str:
@@ -49,11 +66,17 @@ def _aggregate(healths: list[dict[str, Any]]) -> str:
     return "Unknown"
 
 
-def instance_view(rt: LocalAccountRuntime, group: ServerGroup, instance: Instance, statuses: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
+def instance_view(
+    rt: LocalAccountRuntime, group: ServerGroup, instance: Instance, statuses: Mapping[tuple[str, str], Any]
+) -> dict[str, Any]:
     """One instance in Clouddriver's shape."""
     own = instance.health or {}
     first_result = own.get("checkedAt") is not None
-    if instance.state == EXITED or (instance.state == RUNNING and own.get("state") == "Down" and own.get("description") == "the process exited"):
+    if instance.state == EXITED or (
+        instance.state == RUNNING
+        and own.get("state") == "Down"
+        and own.get("description") == "the process exited"
+    ):
         platform = "Down"
     elif instance.state == RUNNING and first_result:
         platform = "Unknown"
@@ -73,7 +96,13 @@ def instance_view(rt: LocalAccountRuntime, group: ServerGroup, instance: Instanc
         entries = [_lb_instance_health(statuses.get((lb, instance.id)), lb, instance) for lb in lbs]
         order = {"Starting": 0, "Down": 1, "OutOfService": 2, "Draining": 2, "Up": 3}
         worst = min((e["healthState"] for e in entries), key=lambda s: order.get(s, 0))
-        healths.append({"type": "LoadBalancer", "state": "OutOfService" if worst == "Draining" else worst, "loadBalancers": entries})
+        healths.append(
+            {
+                "type": "LoadBalancer",
+                "state": "OutOfService" if worst == "Draining" else worst,
+                "loadBalancers": entries,
+            }
+        )
     return {
         "name": instance.id,
         "id": instance.id,
@@ -100,16 +129,41 @@ def instance_view(rt: LocalAccountRuntime, group: ServerGroup, instance: Instanc
     }
 
 
-def server_group_view(rt: LocalAccountRuntime, group: ServerGroup, instances: list[dict[str, Any]]) -> dict[str, Any]:
+def server_group_view(
+    rt: LocalAccountRuntime, group: ServerGroup, instances: list[dict[str, Any]]
+) -> dict[str, Any]:
     """One server group in Clouddriver's full shape."""
-    counts = {k: 0 for k in ("total", "up", "down", "unknown", "outOfService", "starting", "succeeded", "failed", "draining")}
+    counts = {
+        k: 0
+        for k in (
+            "total",
+            "up",
+            "down",
+            "unknown",
+            "outOfService",
+            "starting",
+            "succeeded",
+            "failed",
+            "draining",
+        )
+    }
     counts["total"] = len(instances)
-    keys = {"Up": "up", "Down": "down", "Unknown": "unknown", "OutOfService": "outOfService", "Starting": "starting"}
+    keys = {
+        "Up": "up",
+        "Down": "down",
+        "Unknown": "unknown",
+        "OutOfService": "outOfService",
+        "Starting": "starting",
+    }
     for instance in instances:
         counts[keys.get(instance["healthState"], "unknown")] += 1
     moniker = Moniker.from_name(group.name).to_json()
     image = rt.images.get(group.image_id)
-    image_json = {"imageId": group.image_id, "name": image.name if image else None, "imageName": image.name if image else None}
+    image_json = {
+        "imageId": group.image_id,
+        "name": image.name if image else None,
+        "imageName": image.name if image else None,
+    }
     return {
         "name": group.name,
         "account": rt.account.name,
@@ -135,27 +189,50 @@ def server_group_view(rt: LocalAccountRuntime, group: ServerGroup, instances: li
         "tags": {},
         "instanceType": "process",
         "image": image_json,
-        "buildInfo": {"package_name": image.tags.get("package") if image else None, "version": image.version if image else None, "images": [image.name] if image else []},
-        "launchConfig": {"command": group.spec.get("command"), "healthCheck": group.spec.get("healthCheck") or {}, "imageId": group.image_id},
+        "buildInfo": {
+            "package_name": image.tags.get("package") if image else None,
+            "version": image.version if image else None,
+            "images": [image.name] if image else [],
+        },
+        "launchConfig": {
+            "command": group.spec.get("command"),
+            "healthCheck": group.spec.get("healthCheck") or {},
+            "imageId": group.image_id,
+        },
         "status": group.status,
     }
 
 
-def load_balancer_view(rt: LocalAccountRuntime, lb: LoadBalancer, groups: list[dict[str, Any]]) -> dict[str, Any]:
+def load_balancer_view(
+    rt: LocalAccountRuntime, lb: LoadBalancer, groups: list[dict[str, Any]]
+) -> dict[str, Any]:
     """One load balancer in Clouddriver's shape, with the server groups behind it."""
     members = []
     for group in groups:
         if lb.name not in group["loadBalancers"]:
             continue
-        members.append({
-            "name": group["name"], "account": group["account"], "region": group["region"],
-            "isDisabled": group["isDisabled"], "disabled": group["isDisabled"], "cloudProvider": PROVIDER,
-            "detachedInstances": [],
-            "instances": [
-                {"id": i["id"], "name": i["name"], "zone": i["zone"], "health": next((h for h in i["health"] if h["type"] == "LoadBalancer"), {"state": "Unknown"})}
-                for i in group["instances"]
-            ],
-        })
+        members.append(
+            {
+                "name": group["name"],
+                "account": group["account"],
+                "region": group["region"],
+                "isDisabled": group["isDisabled"],
+                "disabled": group["isDisabled"],
+                "cloudProvider": PROVIDER,
+                "detachedInstances": [],
+                "instances": [
+                    {
+                        "id": i["id"],
+                        "name": i["name"],
+                        "zone": i["zone"],
+                        "health": next(
+                            (h for h in i["health"] if h["type"] == "LoadBalancer"), {"state": "Unknown"}
+                        ),
+                    }
+                    for i in group["instances"]
+                ],
+            }
+        )
     listener = (lb.spec.get("listeners") or [{}])[0]
     address = rt.account.bind_address
     port = listener.get("port")
@@ -177,7 +254,9 @@ def load_balancer_view(rt: LocalAccountRuntime, lb: LoadBalancer, groups: list[d
         "listeners": lb.spec.get("listeners") or [],
         "healthCheck": lb.spec.get("healthCheck") or {},
         "dnsName": f"{address}:{port}",
-        "url": f"http://{address}:{port}/" if str(listener.get("protocol") or "HTTP").upper() == "HTTP" else None,
+        "url": f"http://{address}:{port}/"
+        if str(listener.get("protocol") or "HTTP").upper() == "HTTP"
+        else None,
         "serverGroups": members,
         "createdTime": lb.created_at,
         "labels": {},
@@ -199,11 +278,15 @@ def records(rt: LocalAccountRuntime) -> list[CacheRecord]:
         view = server_group_view(rt, group, instances)
         group_views.append(view)
         out.append(CacheRecord(SERVER_GROUPS, name, group.region, group.name, group.application, view))
-        for instance in instances:
-            out.append(CacheRecord(INSTANCES, name, group.region, instance["name"], group.application, instance))
+        for item in instances:
+            out.append(CacheRecord(INSTANCES, name, group.region, item["name"], group.application, item))
     for lb in rt.state.load_balancers():
         view = load_balancer_view(rt, lb, group_views)
         out.append(CacheRecord(LOAD_BALANCERS, name, lb.region, lb.name, lb.application, view))
     for image in rt.images.all():
-        out.append(CacheRecord(IMAGES, name, rt.account.region, image.id, None, image.to_json(rt.account.region, name)))
+        out.append(
+            CacheRecord(
+                IMAGES, name, rt.account.region, image.id, None, image.to_json(rt.account.region, name)
+            )
+        )
     return out

@@ -27,7 +27,9 @@ _DEPLOYS = ("createServerGroup", "cloneServerGroup", "copyLastAsg")
 
 
 def _is_active(group: Mapping[str, Any]) -> bool:
-    return not group.get("disabled") or any(i.get("healthState") == "Up" for i in group.get("instances") or [])
+    return not group.get("disabled") or any(
+        i.get("healthState") == "Up" for i in group.get("instances") or []
+    )
 
 
 def _parent_deployed(run: TaskRun, account: str, region: str) -> set[str]:
@@ -44,7 +46,7 @@ def _parent_deployed(run: TaskRun, account: str, region: str) -> set[str]:
     return names
 
 
-async def _candidates(run: TaskRun) -> tuple[Any, str, str, list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+async def _candidates(run: TaskRun) -> tuple[Any, str, str, list[dict[str, Any]], list[dict[str, Any]]]:
     """(provider, account, region, every server group of the cluster, those not excluded)."""
     provider, account = provider_of(run)
     region = region_of(run, provider, account)
@@ -56,13 +58,15 @@ async def _candidates(run: TaskRun) -> tuple[Any, str, str, list[Mapping[str, An
     deployed = [g for g in groups if g["name"] in parents]
     if deployed:
         oldest = min(int(g.get("createdTime") or 0) for g in deployed)
-        remaining = [g for g in groups if g["name"] not in parents and int(g.get("createdTime") or 0) < oldest]
+        remaining = [
+            g for g in groups if g["name"] not in parents and int(g.get("createdTime") or 0) < oldest
+        ]
     else:
         remaining = list(groups)
     return provider, account, region, groups, remaining
 
 
-def _newest_first(groups: list[Mapping[str, Any]], larger_first: bool) -> list[Mapping[str, Any]]:
+def _newest_first(groups: list[dict[str, Any]], larger_first: bool) -> list[dict[str, Any]]:
     ordered = sorted(groups, key=lambda g: int(g.get("createdTime") or 0), reverse=True)
     if larger_first:
         ordered.sort(key=lambda g: len(g.get("instances") or []), reverse=True)
@@ -80,16 +84,28 @@ class DisableClusterTask(BaseTask):
             return failed(str(exc))
         keep_total = as_int(run.context.get("remainingEnabledServerGroups"))
         keep = max(0, (1 if keep_total is None else keep_total) - (len(groups) - len(remaining)))
-        active = _newest_first([g for g in remaining if _is_active(g)], as_bool(run.context.get("preferLargerOverNewer"), False))
+        active = _newest_first(
+            [g for g in remaining if _is_active(g)], as_bool(run.context.get("preferLargerOverNewer"), False)
+        )
         chosen = [str(g["name"]) for g in active[keep:]]
         context: dict[str, Any] = {}
         for index, name in enumerate(chosen):
-            description = {**run.context, "serverGroupName": name, "asgName": name, "region": region, "credentials": account}
-            record, context = await submit(run, provider, account, "disableServerGroup", description, index=index)
+            description = {
+                **run.context,
+                "serverGroupName": name,
+                "asgName": name,
+                "region": region,
+                "credentials": account,
+            }
+            record, context = await submit(
+                run, provider, account, "disableServerGroup", description, index=index
+            )
             run.stage.context.update(context)
             if record.status != "SUCCEEDED":
                 return failed(record.error or f"disabling {name} failed", context)
-        return TaskResult.succeeded({**context, "deploy.server.groups": {region: chosen}, "deploy.account.name": account})
+        return TaskResult.succeeded(
+            {**context, "deploy.server.groups": {region: chosen}, "deploy.account.name": account}
+        )
 
 
 class ShrinkClusterTask(BaseTask):
@@ -111,22 +127,32 @@ class ShrinkClusterTask(BaseTask):
             ordered.sort(key=lambda g: len(g.get("instances") or []), reverse=True)
         if allow_active:
             ordered.sort(key=lambda g: not _is_active(g))
-        chosen = [str(g["name"]) for g in ordered[max(0, keep):]]
+        chosen = [str(g["name"]) for g in ordered[max(0, keep) :]]
         context: dict[str, Any] = {}
         for index, name in enumerate(chosen):
-            description = {**run.context, "serverGroupName": name, "asgName": name, "region": region, "credentials": account}
-            record, context = await submit(run, provider, account, "destroyServerGroup", description, index=index)
+            description = {
+                **run.context,
+                "serverGroupName": name,
+                "asgName": name,
+                "region": region,
+                "credentials": account,
+            }
+            record, context = await submit(
+                run, provider, account, "destroyServerGroup", description, index=index
+            )
             run.stage.context.update(context)
             if record.status != "SUCCEEDED":
                 return failed(record.error or f"destroying {name} failed", context)
-        return TaskResult.succeeded({**context, "deploy.server.groups": {region: chosen}, "deploy.account.name": account})
+        return TaskResult.succeeded(
+            {**context, "deploy.server.groups": {region: chosen}, "deploy.account.name": account}
+        )
 
 
 class WaitForClusterTask(BaseTask):
     """The server groups acted on are down (disable) or gone (shrink)."""
 
     backoff_ms = 2_000
-    timeout_ms = 30 * 60 * 1000
+    timeout_ms: int | None = 30 * 60 * 1000
     overridable_timeout = True
 
     def __init__(self, gone: bool) -> None:
@@ -171,7 +197,11 @@ class ClusterStage(BaseStage):
             return []
         size = as_int(stage.context.get("shrinkToSize"))
         context = {
-            **{k: v for k, v in stage.context.items() if k not in ("shrinkToSize", "allowDeleteActive", "retainLargerOverNewer", "stageAttemptId")},
+            **{
+                k: v
+                for k, v in stage.context.items()
+                if k not in ("shrinkToSize", "allowDeleteActive", "retainLargerOverNewer", "stageAttemptId")
+            },
             "remainingEnabledServerGroups": 1 if size is None else size,
             "preferLargerOverNewer": as_bool(stage.context.get("retainLargerOverNewer"), False),
             "continueIfClusterNotFound": size == 0,

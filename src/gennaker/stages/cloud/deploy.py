@@ -69,7 +69,10 @@ def _image(run: TaskRun, provider_id: str, region: str) -> dict[str, Any]:
     ctx = run.context
     for key in ("imageId", "amiName", "imageName"):
         if ctx.get(key):
-            return {"imageId": ctx.get("imageId") or ctx.get(key), "imageName": ctx.get("imageName") or ctx.get("amiName")}
+            return {
+                "imageId": ctx.get("imageId") or ctx.get(key),
+                "imageName": ctx.get("imageName") or ctx.get("amiName"),
+            }
     details = ctx.get("deploymentDetails")
     if isinstance(details, list):
         for entry in details:
@@ -104,8 +107,13 @@ class DetermineSourceServerGroupTask(BaseTask):
         if not groups:
             return TaskResult.succeeded({"source": {}})
         chosen = groups[-1]
-        source = {"asgName": chosen["name"], "serverGroupName": chosen["name"], "account": account, "region": region,
-                  "useSourceCapacity": bool(run.context.get("useSourceCapacity"))}
+        source = {
+            "asgName": chosen["name"],
+            "serverGroupName": chosen["name"],
+            "account": account,
+            "region": region,
+            "useSourceCapacity": bool(run.context.get("useSourceCapacity")),
+        }
         return TaskResult.succeeded({"source": source})
 
 
@@ -126,10 +134,19 @@ class CreateServerGroupTask(BaseTask):
         description.update(account=account, credentials=account, region=region)
         source = run.context.get("source")
         if isinstance(source, Mapping) and source.get("useSourceCapacity") and source.get("serverGroupName"):
-            current = next((g for g in cached_server_groups(run, provider, account) if g["name"] == source["serverGroupName"]), None)
+            current = next(
+                (
+                    g
+                    for g in cached_server_groups(run, provider, account)
+                    if g["name"] == source["serverGroupName"]
+                ),
+                None,
+            )
             if current is not None:
                 description["capacity"] = dict(current["capacity"])
-        if operation == "cloneServerGroup" and not (isinstance(source, Mapping) and source.get("serverGroupName")):
+        if operation == "cloneServerGroup" and not (
+            isinstance(source, Mapping) and source.get("serverGroupName")
+        ):
             return failed("cloneServerGroup needs source.serverGroupName (the server group to copy)")
         if operation == "createServerGroup" and not description.get("imageId"):
             return failed(
@@ -137,12 +154,18 @@ class CreateServerGroupTask(BaseTask):
                 "deploymentDetails for cloudProvider " + provider.id + ", or set imageId on the cluster"
             )
         record, context = await submit(run, provider, account, operation, description)
-        context["notification.type"] = "createdeploy" if operation == "createServerGroup" else "createcopylastasg"
+        context["notification.type"] = (
+            "createdeploy" if operation == "createServerGroup" else "createcopylastasg"
+        )
         if record.result:
             names = record.result.get("serverGroupNameByRegion") or {}
-            context["deploy.server.groups"] = deploy_server_groups(region, [names[region]] if region in names else [])
+            context["deploy.server.groups"] = deploy_server_groups(
+                region, [names[region]] if region in names else []
+            )
             context["serverGroupName"] = names.get(region)
-            context["capacity"] = (record.result.get("deployments") or [{}])[0].get("capacity") or run.context.get("capacity")
+            context["capacity"] = (record.result.get("deployments") or [{}])[0].get(
+                "capacity"
+            ) or run.context.get("capacity")
         return outcome(record, context)
 
 
@@ -220,7 +243,7 @@ class StrategyNotAvailableTask(BaseTask):
     async def execute(self, run: TaskRun) -> TaskResult:
         """Say which strategies there are."""
         return failed(
-            f"strategy {run.context.get('strategy')!r} is not available yet; use \"\" (none) or \"highlander\""
+            f'strategy {run.context.get("strategy")!r} is not available yet; use "" (none) or "highlander"'
         )
 
 

@@ -20,11 +20,31 @@ from gennaker.stages._common import failed, new_attempt
 from gennaker.stages.cloud.support import BadStage, clouddriver, cluster_of, provider_of, regions_of, submit
 from gennaker.stages.cloud.targets import pick, target_kind
 
-_DETAIL_KEYS = ("ami", "amiName", "imageId", "imageName", "amiSuffix", "baseLabel", "baseOs", "refId", "storeType", "vmType", "region", "package", "cloudProviderType", "cloudProvider", "baseAmiId")
+_DETAIL_KEYS = (
+    "ami",
+    "amiName",
+    "imageId",
+    "imageName",
+    "amiSuffix",
+    "baseLabel",
+    "baseOs",
+    "refId",
+    "storeType",
+    "vmType",
+    "region",
+    "package",
+    "cloudProviderType",
+    "cloudProvider",
+    "baseAmiId",
+)
 
 
 def _is_child(stage: Stage) -> bool:
-    return stage.parent_stage_id is not None and stage.context.get("type") == "bake" and "bakeRegion" in stage.context
+    return (
+        stage.parent_stage_id is not None
+        and stage.context.get("type") == "bake"
+        and "bakeRegion" in stage.context
+    )
 
 
 class CreateBakeTask(BaseTask):
@@ -56,7 +76,15 @@ class CreateBakeTask(BaseTask):
             "region": region,
             "cloudProvider": "local",
             "cloudProviderType": "local",
-            "artifacts": [{"type": "local/image", "name": result["imageName"], "reference": result["imageId"], "location": region, "version": result["version"]}],
+            "artifacts": [
+                {
+                    "type": "local/image",
+                    "name": result["imageName"],
+                    "reference": result["imageId"],
+                    "location": region,
+                    "version": result["version"],
+                }
+            ],
         }
         return TaskResult.succeeded({**context, **baked})
 
@@ -98,7 +126,12 @@ class BakeStage(BaseStage):
         regions = regions_of(stage.context) or ["local"]
         shared = {k: v for k, v in stage.context.items() if k not in ("regions", "region")}
         return [
-            SyntheticStageSpec("bake", f"Bake in {r}", {**shared, "type": "bake", "region": r, "bakeRegion": r}, chained=False)
+            SyntheticStageSpec(
+                "bake",
+                f"Bake in {r}",
+                {**shared, "type": "bake", "region": r, "bakeRegion": r},
+                chained=False,
+            )
             for r in regions
         ]
 
@@ -113,7 +146,9 @@ class FindImageTask(BaseTask):
             provider, account = provider_of(run)
         except BadStage as exc:
             return failed(str(exc))
-        regions = regions_of(ctx) or [next((a.regions[0] for a in provider.accounts() if a.name == account), "local")]
+        regions = regions_of(ctx) or [
+            next((a.regions[0] for a in provider.accounts() if a.name == account), "local")
+        ]
         await clouddriver(run).cache.refresh(provider, account)
         details = []
         for region in regions:
@@ -123,31 +158,67 @@ class FindImageTask(BaseTask):
                 found = self._from_cluster(run, provider.id, account, region)
             if isinstance(found, str):
                 return failed(found)
-            details.append({"ami": found["imageId"], "imageId": found["imageId"], "imageName": found["imageName"], "amiName": found["imageName"],
-                            "cloudProvider": provider.id, "region": region, "refId": run.stage.ref_id, **{k: v for k, v in found.items() if k == "sourceServerGroup"}})
-        artifacts = [{"type": f"{provider.id}/image", "reference": d["imageId"], "name": d["imageName"], "location": d["region"]} for d in details]
-        return TaskResult.succeeded({"amiDetails": details, "artifacts": artifacts}, {"deploymentDetails": details, "inferredRegions": regions})
+            details.append(
+                {
+                    "ami": found["imageId"],
+                    "imageId": found["imageId"],
+                    "imageName": found["imageName"],
+                    "amiName": found["imageName"],
+                    "cloudProvider": provider.id,
+                    "region": region,
+                    "refId": run.stage.ref_id,
+                    **{k: v for k, v in found.items() if k == "sourceServerGroup"},
+                }
+            )
+        artifacts = [
+            {
+                "type": f"{provider.id}/image",
+                "reference": d["imageId"],
+                "name": d["imageName"],
+                "location": d["region"],
+            }
+            for d in details
+        ]
+        return TaskResult.succeeded(
+            {"amiDetails": details, "artifacts": artifacts},
+            {"deploymentDetails": details, "inferredRegions": regions},
+        )
 
     @staticmethod
     def _from_cluster(run: TaskRun, cloud: str, account: str, region: str) -> dict[str, Any] | str:
         cluster = cluster_of(run.context)
-        groups = [g for g in clouddriver(run).cache.query(SERVER_GROUPS, account=account, region=region, cloud_provider=cloud) if g.get("cluster") == cluster]
+        groups = [
+            g
+            for g in clouddriver(run).cache.query(
+                SERVER_GROUPS, account=account, region=region, cloud_provider=cloud
+            )
+            if g.get("cluster") == cluster
+        ]
         strategy = str(run.context.get("selectionStrategy") or "NEWEST").lower()
-        kind = {"newest": "current", "oldest": "oldest", "largest": "largest", "fail": "fail"}.get(strategy) or target_kind(strategy) or "current"
+        kind = (
+            {"newest": "current", "oldest": "oldest", "largest": "largest", "fail": "fail"}.get(strategy)
+            or target_kind(strategy)
+            or "current"
+        )
         only_enabled = run.context.get("onlyEnabled") is not False
         chosen = pick(groups, kind, only_enabled=only_enabled)
         if isinstance(chosen, str):
             return f"findImage: no image found in cluster {cluster} ({account}/{region}): {chosen}"
         image = chosen.get("image") or {}
-        return {"imageId": image.get("imageId"), "imageName": image.get("imageName"), "sourceServerGroup": chosen["name"]}
+        return {
+            "imageId": image.get("imageId"),
+            "imageName": image.get("imageName"),
+            "sourceServerGroup": chosen["name"],
+        }
 
     @staticmethod
     def _by_tags(run: TaskRun, cloud: str, account: str, region: str) -> dict[str, Any] | str:
         package = run.context.get("packageName")
-        tags = run.context.get("tags") if isinstance(run.context.get("tags"), Mapping) else {}
+        tags: Mapping[str, Any] = run.context["tags"] if isinstance(run.context.get("tags"), Mapping) else {}
         images = clouddriver(run).cache.query(IMAGES, account=account, cloud_provider=cloud)
         matching = [
-            i for i in images
+            i
+            for i in images
             if (not package or (i.get("tags") or {}).get("package") == package)
             and all((i.get("tags") or {}).get(str(k)) == str(v) for k, v in tags.items())
         ]

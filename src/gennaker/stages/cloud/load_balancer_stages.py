@@ -39,14 +39,20 @@ class UpsertLoadBalancerTask(BaseTask):
             if not name and description.get("clusterName"):
                 name = f"{description['clusterName']}-frontend"
             description.update(name=name, region=region, credentials=account)
-            record, context = await submit(run, provider, account, "upsertLoadBalancer", description, index=index)
+            record, context = await submit(
+                run, provider, account, "upsertLoadBalancer", description, index=index
+            )
             run.stage.context.update(context)
             if record.status != "SUCCEEDED":
                 return failed(record.error or "upsertLoadBalancer failed", context)
             for where, lb in ((record.result or {}).get("loadBalancers") or {}).items():
                 results[where] = lb
-        first = next(iter(results.values()), {})
-        extra = {"loadBalancers": results, "dnsName": first.get("dnsName"), "targets": [{"name": v.get("name"), "region": k} for k, v in results.items()]}
+        first: dict[str, Any] = next(iter(results.values()), {})
+        extra = {
+            "loadBalancers": results,
+            "dnsName": first.get("dnsName"),
+            "targets": [{"name": v.get("name"), "region": k} for k, v in results.items()],
+        }
         return TaskResult.succeeded({**context, **extra})
 
 
@@ -62,7 +68,9 @@ class DeleteLoadBalancerTask(BaseTask):
         name = run.context.get("loadBalancerName") or run.context.get("name")
         if not name:
             return failed("loadBalancerName is required")
-        record, context = await submit(run, provider, account, "deleteLoadBalancer", {**run.context, "loadBalancerName": name})
+        record, context = await submit(
+            run, provider, account, "deleteLoadBalancer", {**run.context, "loadBalancerName": name}
+        )
         if record.status != "SUCCEEDED":
             return failed(record.error or "deleteLoadBalancer failed", context)
         return TaskResult.succeeded(context)
@@ -78,7 +86,10 @@ class LoadBalancerStage(BaseStage):
     def tasks(self, stage: Stage) -> list[TaskSpec]:
         """The operation, then its monitor."""
         new_attempt(stage)
-        return [TaskSpec(self.type, self._task), TaskSpec("monitorUpsert" if "upsert" in self.type else "monitorDelete", "monitorOperation")]
+        return [
+            TaskSpec(self.type, self._task),
+            TaskSpec("monitorUpsert" if "upsert" in self.type else "monitorDelete", "monitorOperation"),
+        ]
 
 
 def register(registry: Registry, settings: Any) -> None:

@@ -41,7 +41,11 @@ def resize_capacity(ctx: Mapping[str, Any], current: Mapping[str, int]) -> dict[
         if parts["max"] is not None:
             low = min(low, parts["max"])
         high = parts["max"] if parts["max"] is not None else max(low, current.get("max", 0))
-        desired = parts["desired"] if parts["desired"] is not None else min(max(current.get("desired", 0), low), high)
+        desired = (
+            parts["desired"]
+            if parts["desired"] is not None
+            else min(max(current.get("desired", 0), low), high)
+        )
         if parts["desired"] is not None and not low <= desired <= high:
             return f"capacity.desired ({desired}) must be between min ({low}) and max ({high})"
         return {"min": low, "max": high, "desired": desired}
@@ -106,7 +110,11 @@ class _OperationTask(BaseTask):
         if self.operation in ("enableServerGroup", "disableServerGroup"):
             extra[f"targetop.asg.{self.operation}.name"] = name
             extra[f"targetop.asg.{self.operation}.regions"] = [region]
-        if record.result and "instanceIdsToDisable" in record.result and self.operation == "disableServerGroup":
+        if (
+            record.result
+            and "instanceIdsToDisable" in record.result
+            and self.operation == "disableServerGroup"
+        ):
             pct = as_number(run.context.get("desiredPercentage"))
             if pct is not None and pct < 100:
                 extra["instanceIdsToDisable"] = record.result["instanceIdsToDisable"]
@@ -154,8 +162,20 @@ class TargetStage(BaseStage):
         """destroyServerGroup disables first unless ``skipDisableBeforeDestroy``."""
         if self.type != "destroyServerGroup" or as_bool(stage.context.get("skipDisableBeforeDestroy"), False):
             return []
-        keep = ("serverGroupName", "asgName", "target", "cluster", "moniker", "credentials", "account",
-                "cloudProvider", "region", "regions", "interestingHealthProviderNames", "drainSeconds")
+        keep = (
+            "serverGroupName",
+            "asgName",
+            "target",
+            "cluster",
+            "moniker",
+            "credentials",
+            "account",
+            "cloudProvider",
+            "region",
+            "regions",
+            "interestingHealthProviderNames",
+            "drainSeconds",
+        )
         context = {k: v for k, v in stage.context.items() if k in keep}
         return [SyntheticStageSpec("disableServerGroup", "disableServerGroup", context)]
 
@@ -176,14 +196,34 @@ def register(registry: Registry, settings: Any) -> None:
     registry.add_task("waitForDownInstances", WaitForDownInstancesTask())
     registry.add_task("waitForServerGroupDisabled", WaitForServerGroupDisabledTask())
     registry.add_task("waitForDestroyedServerGroup", WaitForDestroyedServerGroupTask())
-    registry.add_stage(TargetStage("resizeServerGroup", ("resizeServerGroup", "resizeServerGroupTask"), [("waitForCapacityMatch", "waitForCapacityMatch")]))
-    registry.add_stage(TargetStage("enableServerGroup", ("enableServerGroup", "enableServerGroupTask"), [("waitForUpInstances", "waitForUpInstances")]))
+    registry.add_stage(
+        TargetStage(
+            "resizeServerGroup",
+            ("resizeServerGroup", "resizeServerGroupTask"),
+            [("waitForCapacityMatch", "waitForCapacityMatch")],
+        )
+    )
+    registry.add_stage(
+        TargetStage(
+            "enableServerGroup",
+            ("enableServerGroup", "enableServerGroupTask"),
+            [("waitForUpInstances", "waitForUpInstances")],
+        )
+    )
     registry.add_stage(
         TargetStage(
             "disableServerGroup",
             ("disableServerGroup", "disableServerGroupTask"),
-            [("waitForDownInstances", "waitForDownInstances"), ("waitForServerGroupDisabled", "waitForServerGroupDisabled")],
+            [
+                ("waitForDownInstances", "waitForDownInstances"),
+                ("waitForServerGroupDisabled", "waitForServerGroupDisabled"),
+            ],
         )
     )
-    registry.add_stage(TargetStage("destroyServerGroup", ("destroyServerGroup", "destroyServerGroupTask"), [("waitForDestroyedServerGroup", "waitForDestroyedServerGroup")]))
-
+    registry.add_stage(
+        TargetStage(
+            "destroyServerGroup",
+            ("destroyServerGroup", "destroyServerGroupTask"),
+            [("waitForDestroyedServerGroup", "waitForDestroyedServerGroup")],
+        )
+    )

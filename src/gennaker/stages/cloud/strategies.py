@@ -87,7 +87,12 @@ class HighlanderStrategy(NoStrategy):
 
     def after_stages(self, stage: Stage) -> list[SyntheticStageSpec]:
         """One ``shrinkCluster`` stage."""
-        context = {**base_context(stage), "shrinkToSize": 1, "allowDeleteActive": True, "retainLargerOverNewer": False}
+        context = {
+            **base_context(stage),
+            "shrinkToSize": 1,
+            "allowDeleteActive": True,
+            "retainLargerOverNewer": False,
+        }
         return [SyntheticStageSpec("shrinkCluster", "shrinkCluster", context)]
 
 

@@ -73,7 +73,9 @@ def regions_of(ctx: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def region_of(run: TaskRun, provider: CloudProvider, account: str, ctx: Mapping[str, Any] | None = None) -> str:
+def region_of(
+    run: TaskRun, provider: CloudProvider, account: str, ctx: Mapping[str, Any] | None = None
+) -> str:
     """The one region of a stage (the account's first when none is given)."""
     regions = regions_of(run.context if ctx is None else ctx)
     if regions:
@@ -100,7 +102,7 @@ def cluster_of(ctx: Mapping[str, Any]) -> str | None:
 
 
 def _replace_task(tasks: Any, entry: dict[str, Any]) -> list[dict[str, Any]]:
-    kept = [t for t in (tasks or []) if isinstance(t, Mapping) and t.get("id") != entry["id"]]
+    kept = [dict(t) for t in (tasks or []) if isinstance(t, Mapping) and t.get("id") != entry["id"]]
     return [*kept, entry]
 
 
@@ -126,7 +128,9 @@ async def submit(
     return record, context
 
 
-def outcome(record: OperationRecord, context: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> TaskResult:
+def outcome(
+    record: OperationRecord, context: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+) -> TaskResult:
     """SUCCEEDED with the context, or TERMINAL with the operation's message."""
     if record.status == SUCCEEDED:
         return TaskResult.succeeded({**context, **(extra or {})})
@@ -134,15 +138,27 @@ def outcome(record: OperationRecord, context: Mapping[str, Any], extra: Mapping[
 
 
 def cached_server_groups(
-    run: TaskRun, provider: CloudProvider, account: str, *, cluster: str | None = None, region: str | None = None
+    run: TaskRun,
+    provider: CloudProvider,
+    account: str,
+    *,
+    cluster: str | None = None,
+    region: str | None = None,
 ) -> list[dict[str, Any]]:
     """Server groups of the account from the cache (optionally of one cluster and region)."""
-    groups = clouddriver(run).cache.query(SERVER_GROUPS, account=account, region=region, cloud_provider=provider.id)
+    groups = clouddriver(run).cache.query(
+        SERVER_GROUPS, account=account, region=region, cloud_provider=provider.id
+    )
     return [g for g in groups if cluster is None or g.get("cluster") == cluster]
 
 
 async def fresh_server_groups(
-    run: TaskRun, provider: CloudProvider, account: str, *, cluster: str | None = None, region: str | None = None
+    run: TaskRun,
+    provider: CloudProvider,
+    account: str,
+    *,
+    cluster: str | None = None,
+    region: str | None = None,
 ) -> list[dict[str, Any]]:
     """As cached_server_groups, after refreshing the account's cache (Orca's forceCacheRefresh)."""
     await clouddriver(run).cache.refresh(provider, account)

@@ -5,15 +5,22 @@ cluster's server groups in the region that have a createdTime."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gennaker.engine.contracts import BaseTask, TaskResult, TaskRun
 from gennaker.stages._common import failed
 from gennaker.stages.cloud.support import BadStage, cluster_of, fresh_server_groups, provider_of, region_of
 
-_ALIASES = {"current": "current", "newest": "current", "previous": "previous", "ancestor": "previous",
-            "oldest": "oldest", "largest": "largest", "fail": "fail"}
+_ALIASES = {
+    "current": "current",
+    "newest": "current",
+    "previous": "previous",
+    "ancestor": "previous",
+    "oldest": "oldest",
+    "largest": "largest",
+    "fail": "fail",
+}
 
 
 def target_kind(value: Any) -> str | None:
@@ -24,9 +31,13 @@ def target_kind(value: Any) -> str | None:
     return _ALIASES.get(text)
 
 
-def pick(groups: list[Mapping[str, Any]], kind: str, *, only_enabled: bool = False) -> Mapping[str, Any] | str:
+def pick(
+    groups: Sequence[Mapping[str, Any]], kind: str, *, only_enabled: bool = False
+) -> Mapping[str, Any] | str:
     """The target among ``groups``, or a message saying why there is none."""
-    candidates = [g for g in groups if g.get("createdTime") is not None and (not only_enabled or not g.get("disabled"))]
+    candidates = [
+        g for g in groups if g.get("createdTime") is not None and (not only_enabled or not g.get("disabled"))
+    ]
     candidates.sort(key=lambda g: int(g["createdTime"]), reverse=True)
     if not candidates:
         return "no server group in the cluster"
@@ -56,7 +67,9 @@ class DetermineTargetServerGroupTask(BaseTask):
         groups = await fresh_server_groups(run, provider, account, region=region)
         if not name and isinstance(ctx.get("asgs"), list) and ctx["asgs"]:
             first = ctx["asgs"][0]
-            name = first.get("serverGroupName") or first.get("asgName") if isinstance(first, Mapping) else None
+            name = (
+                first.get("serverGroupName") or first.get("asgName") if isinstance(first, Mapping) else None
+            )
         if name:
             found = next((g for g in groups if g["name"] == name), None)
             if found is None and run.stage.type != "destroyServerGroup":
@@ -73,7 +86,9 @@ class DetermineTargetServerGroupTask(BaseTask):
                 return failed("a dynamic target needs cluster (or moniker.cluster)")
             chosen = pick([g for g in groups if g.get("cluster") == cluster], kind)
             if isinstance(chosen, str):
-                return failed(f"no {ctx.get('target')} target in cluster {cluster} ({account}/{region}): {chosen}")
+                return failed(
+                    f"no {ctx.get('target')} target in cluster {cluster} ({account}/{region}): {chosen}"
+                )
             name = str(chosen["name"])
         context = {
             "serverGroupName": name,

@@ -60,7 +60,11 @@ def target_size(ctx: Mapping[str, Any], group: Mapping[str, Any]) -> int:
     capacity = group.get("capacity") or {}
     desired = int(capacity.get("desired") or 0)
     configured = ctx.get("capacity") if isinstance(ctx.get("capacity"), Mapping) else {}
-    if configured and configured.get("desired") is not None and configured.get("min") == configured.get("max") == configured.get("desired"):
+    if (
+        configured
+        and configured.get("desired") is not None
+        and configured.get("min") == configured.get("max") == configured.get("desired")
+    ):
         desired = int(configured["desired"])
     pct = as_number(ctx.get("targetHealthyDeployPercentage"))
     if pct is not None:
@@ -73,7 +77,7 @@ class _ServerGroupWait(BaseTask):
     """Polls the server groups of ``deploy.server.groups`` (or the stage's own) until a condition."""
 
     backoff_ms = 2_000
-    timeout_ms = 2 * 3600 * 1000
+    timeout_ms: int | None = 2 * 3600 * 1000
     overridable_timeout = True
 
     def names(self, run: TaskRun) -> dict[str, list[str]]:
@@ -114,14 +118,27 @@ class WaitForUpInstancesTask(_ServerGroupWait):
             if len(instances) < target or up < target:
                 return TaskResult.running(self._context(checks, target, up, instances))
         last = next(iter(checks.values()))
-        return TaskResult.succeeded({"targetDesiredSize": last["target"], "lastCapacityCheck": {"up": last["up"], "down": last["total"] - last["up"]}})
+        return TaskResult.succeeded(
+            {
+                "targetDesiredSize": last["target"],
+                "lastCapacityCheck": {"up": last["up"], "down": last["total"] - last["up"]},
+            }
+        )
 
     @staticmethod
     def _context(checks: dict[str, Any], target: int, up: int, instances: list[Any]) -> dict[str, Any]:
         return {
             "targetDesiredSize": target,
             "currentInstanceCount": len(instances),
-            "lastCapacityCheck": {"up": up, "down": len(instances) - up, "outOfService": 0, "starting": 0, "succeeded": 0, "failed": 0, "unknown": 0},
+            "lastCapacityCheck": {
+                "up": up,
+                "down": len(instances) - up,
+                "outOfService": 0,
+                "starting": 0,
+                "succeeded": 0,
+                "failed": 0,
+                "unknown": 0,
+            },
         }
 
 
