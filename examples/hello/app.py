@@ -42,7 +42,7 @@ class Handler(BaseHTTPRequestHandler):
 def main() -> None:
     """Serve until SIGTERM."""
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: server.shutdown() if False else sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"hello {VERSION} listening on port {server.server_port}", flush=True)
     server.serve_forever()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gennaker import __version__
-from gennaker.cli import admin, applications, executions, pipelines, server
+from gennaker.cli import admin, applications, executions, infrastructure, pipelines, server
 
 
 def _version(value: bool) -> None:
@@ -38,6 +38,7 @@ def build_app() -> typer.Typer:
     app.add_typer(executions.app, name="execution")
     app.add_typer(admin.token_app, name="token")
     app.add_typer(admin.user_app, name="user")
+    infrastructure.register(app)
     return app
 
 
