@@ -29,9 +29,10 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 # Debian packages for servers the tests start themselves: a Docker registry (docker triggers) and
-# openssl (a self-signed certificate for the SMTP STARTTLS test).
+# openssl (a self-signed certificate for the SMTP STARTTLS test), haproxy (the local provider's load
+# balancers) and git (baking images from repositories).
 system-deps:
-	@./scripts/system-deps.sh docker-registry openssl
+	@./scripts/system-deps.sh docker-registry openssl haproxy git
 
 lint:
 	$(BIN)/ruff check src tests bench
