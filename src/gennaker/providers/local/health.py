@@ -90,8 +90,10 @@ def next_health(
     previous: Mapping[str, Any], healthy: bool, description: str, check: HealthCheck, now: int
 ) -> dict[str, Any]:
     """The health record after one check result."""
-    successes = int(previous.get("successes") or 0) + 1 if healthy else 0
-    failures = 0 if healthy else int(previous.get("failures") or 0) + 1
+    # Counters stop at their threshold, so a steady instance's record stops changing (and is not
+    # rewritten after every check).
+    successes = min(check.healthy_threshold, int(previous.get("successes") or 0) + 1) if healthy else 0
+    failures = 0 if healthy else min(check.unhealthy_threshold, int(previous.get("failures") or 0) + 1)
     state = previous.get("state") or STARTING
     if healthy and successes >= check.healthy_threshold:
         state = UP

@@ -31,6 +31,8 @@ class Supervisor:
     def __init__(self, runtime: LocalAccountRuntime) -> None:
         self.rt = runtime
         self.name = f"local.supervisor.{runtime.account.name}"
+        #: When each instance was last checked by this process (the record is written on changes only).
+        self._checked: dict[str, int] = {}
 
     async def run_once(self) -> dict[str, int]:
         """One round; returns what it did."""
@@ -62,6 +64,8 @@ class Supervisor:
             elif instance.state == PENDING and now - instance.updated_at >= ORPHAN_AFTER_MS:
                 await asyncio.to_thread(self._start, group, instance)
                 done["started"] += 1
+        live = {i.id for i in instances}
+        self._checked = {k: v for k, v in self._checked.items() if k in live}
         if checks:
             await asyncio.gather(*checks)
             done["checked"] = len(checks)
@@ -74,10 +78,9 @@ class Supervisor:
         except Exception:
             log.exception("cannot restart instance %s", instance.id)
 
-    @staticmethod
-    def _due(group: ServerGroup, instance: Instance, now: int) -> bool:
+    def _due(self, group: ServerGroup, instance: Instance, now: int) -> bool:
         check = HealthCheck.from_spec(group.spec.get("healthCheck"))
-        last = instance.health.get("checkedAt")
+        last = self._checked.get(instance.id, instance.health.get("checkedAt"))
         return last is None or now - int(last) >= check.interval_ms
 
     async def _check(self, group: ServerGroup, instance: Instance, now: int) -> None:
