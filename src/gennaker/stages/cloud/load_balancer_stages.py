@@ -36,6 +36,8 @@ class UpsertLoadBalancerTask(BaseTask):
             except BadStage as exc:
                 return failed(str(exc))
             name = description.get("name") or description.get("loadBalancerName")
+            if not name and not isinstance(run.context.get("loadBalancers"), list):
+                name = run.stage.name  # the stage's own "name" is the load balancer's (Orca's context)
             if not name and description.get("clusterName"):
                 name = f"{description['clusterName']}-frontend"
             description.update(name=name, region=region, credentials=account)
