@@ -123,3 +123,21 @@ def test_read_endpoints_have_clouddrivers_shapes(deployed: tuple[Services, Any])
     assert found["totalMatches"] == 2 and found["results"][0]["instanceId"] == "shop-web-v000-0"
     groups = search(services.clouddriver, "shop", "serverGroups")[0]["results"]
     assert groups[0]["serverGroup"] == "shop-web-v000" and groups[0]["sequence"] == 0
+
+
+def test_ad_hoc_tasks_are_listed_for_their_application(client: Any) -> None:
+    job = {
+        "type": "resizeServerGroup",
+        "cloudProvider": "local",
+        "credentials": "local",
+        "region": "local",
+        "serverGroupName": "shop-web-v000",
+        "capacity": {"min": 1, "max": 1, "desired": 1},
+    }
+    ref = client.post(
+        "/applications/shop/tasks", json={"application": "shop", "description": "Resize", "job": [job]}
+    ).json()["ref"]
+    listed = client.get("/applications/shop/tasks").json()
+    assert [t["id"] for t in listed] == [ref.rsplit("/", 1)[1]]
+    assert listed[0]["name"] == "Resize"
+    assert client.get("/applications/other/tasks").json() == []

@@ -3,9 +3,9 @@ admin_jobs.py), ``GET /tasks/{id}``, cancel and delete."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from gennaker.api.admin_jobs import is_admin, is_admin_job, run_admin_jobs
 from gennaker.api.deps import ServicesDep, UserDep
@@ -15,6 +15,7 @@ from gennaker.api.views import task_view
 from gennaker.errors import FieldError, InvalidInput, NotFound
 from gennaker.model.execution import ORCHESTRATION, Execution
 from gennaker.services import Services
+from gennaker.store.executions import ExecutionQuery
 
 router = APIRouter(tags=["tasks"], responses=ERRORS)
 
@@ -60,6 +61,24 @@ def submit_application_task(
 ) -> Any:
     """``POST /tasks`` for one application."""
     return _submit(request, services, user, application)
+
+
+@router.get("/applications/{application}/tasks", response_model=list[TaskView])
+def application_tasks(
+    application: str,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="newest first, at most this many")] = 50,
+    statuses: Annotated[
+        str | None, Query(description="comma-separated statuses, e.g. RUNNING,TERMINAL")
+    ] = None,
+) -> Any:
+    """The application's ad-hoc tasks (Gate's ``GET /applications/{app}/tasks``), newest first:
+    what Deck's Tasks view lists, deploys and resizes from the infrastructure screens included."""
+    wanted = [s.strip().upper() for s in statuses.split(",") if s.strip()] if statuses else None
+    query = ExecutionQuery(application=application, type=ORCHESTRATION, statuses=wanted, limit=limit)
+    with services.db.read() as conn:
+        found = services.executions.search(conn, query)
+    return json_response([task_view(e) for e in found])
 
 
 def _orchestration(services: Services, task_id: str) -> Execution:
