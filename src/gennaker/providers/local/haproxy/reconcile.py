@@ -1,0 +1,119 @@
+"""Server changes through the runtime API: add, remove, weight, drain and maintenance, no reload."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from gennaker.providers.local.haproxy.config import server_arguments
+from gennaker.providers.local.haproxy.errors import HAProxyError
+from gennaker.providers.local.haproxy.runtime import (
+    RuntimeAPI,
+    RuntimeServer,
+    parse_servers_state,
+    parse_stat,
+)
+from gennaker.providers.local.haproxy.specs import FrontendSpec, ServerSpec
+
+
+def reconcile_servers(
+    api: RuntimeAPI, frontends: Sequence[FrontendSpec], *, removal_grace_seconds: float
+) -> int:
+    """Bring every backend's servers to the spec; returns the number of commands sent.
+
+    New servers come first, then weight and state changes, removals last: capacity arrives before
+    it leaves. A server leaves maintenance only once HAProxy has checked it (checks run during
+    maintenance), so one that does not answer its check goes DOWN instead of taking requests.
+    """
+    current: dict[str, dict[str, RuntimeServer]] = {}
+    for row in parse_servers_state(api.ask("show servers state")):
+        current.setdefault(row.backend, {})[row.name] = row
+    sent = 0
+    removals: list[tuple[str, str]] = []
+    enabling: list[tuple[FrontendSpec, ServerSpec]] = []
+    for fe in frontends:
+        have = current.get(fe.name, {})
+        wanted = {s.name: s for s in fe.servers}
+        for name in have.keys() - wanted.keys():
+            removals.append((fe.name, name))
+        for name, spec in wanted.items():
+            server = have.get(name)
+            if server is not None and (server.address, server.port) != (spec.address, spec.port):
+                sent += _remove(api, fe.name, name, removal_grace_seconds)
+                server = None
+            if server is None:
+                sent += _add(api, fe, spec)
+                if spec.state != "maint":
+                    enabling.append((fe, spec))
+                continue
+            if server.weight != spec.weight:
+                api.command(f"set server {fe.name}/{name} weight {spec.weight}")
+                sent += 1
+            if server.admin_state == "maint" and spec.state != "maint":
+                enabling.append((fe, spec))
+            elif server.admin_state != spec.state:
+                api.command(f"set server {fe.name}/{name} state {spec.state}")
+                sent += 1
+    if enabling:
+        sent += _await_first_checks(api, enabling)
+        for fe, spec in enabling:
+            api.command(f"set server {fe.name}/{spec.name} state {spec.state}")
+            sent += 1
+    for backend, name in removals:
+        sent += _remove(api, backend, name, removal_grace_seconds)
+    return sent
+
+
+def _add(api: RuntimeAPI, fe: FrontendSpec, spec: ServerSpec) -> int:
+    path = f"{fe.name}/{spec.name}"
+    # `add server` creates the server in maintenance; its checks are enabled separately.
+    api.command(f"add server {path} {server_arguments(spec, fe.health_check)}")
+    api.command(f"enable health {path}")
+    return 2
+
+
+def _await_first_checks(api: RuntimeAPI, servers: list[tuple[FrontendSpec, ServerSpec]]) -> int:
+    """Wait (about one check interval) until HAProxy has checked each server at least once.
+
+    A server that leaves maintenance before its first check counts as UP; after a check it is UP
+    or DOWN by the result. Past the bound the servers are enabled anyway and their checks decide.
+    """
+    bound = max(fe.health_check.interval_seconds + fe.health_check.timeout_seconds for fe, _ in servers)
+    deadline = time.monotonic() + bound + 1.0
+    waiting = {(fe.name, spec.name) for fe, spec in servers}
+    asked = 0
+    while waiting and time.monotonic() < deadline:
+        time.sleep(0.05)
+        asked += 1
+        for row in parse_stat(api.ask("show stat")):
+            if (row.backend, row.server) in waiting and row.check_status not in (None, "INI"):
+                waiting.discard((row.backend, row.server))
+    return asked
+
+
+def _remove(api: RuntimeAPI, backend: str, name: str, grace_seconds: float) -> int:
+    path = f"{backend}/{name}"
+    api.command(f"set server {path} state maint")
+    # In maintenance the server takes no new request; in-flight ones get the grace period.
+    deadline = time.monotonic() + grace_seconds
+    sent = 1
+    while _sessions(api, backend, name) > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for attempt in range(40):
+        answer = api.ask(f"del server {path}").strip()
+        sent += 1
+        if answer == "Server deleted." or "No such server" in answer or "Unknown" in answer:
+            return sent
+        if "connections attached" not in answer and "queue" not in answer:
+            raise HAProxyError(f"HAProxy refused to remove server {path}: {answer}")
+        if attempt == 0 or time.monotonic() >= deadline:
+            api.command(f"shutdown sessions server {path}")
+        time.sleep(0.05)
+    raise HAProxyError(f"HAProxy kept server {path} busy; it could not be removed")
+
+
+def _sessions(api: RuntimeAPI, backend: str, name: str) -> int:
+    for row in parse_stat(api.ask("show stat")):
+        if row.backend == backend and row.server == name:
+            return row.current_sessions + row.queued
+    return 0
