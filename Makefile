@@ -29,10 +29,10 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 # Debian packages for servers the tests start themselves: a Docker registry (docker triggers) and
-# openssl (a self-signed certificate for the SMTP STARTTLS test), haproxy (the local provider's load
-# balancers) and git (baking images from repositories).
+# openssl (a self-signed certificate for the SMTP STARTTLS test), chromium (the UI tests), haproxy (the
+# local provider's load balancers) and git (baking images from repositories).
 system-deps:
-	@./scripts/system-deps.sh docker-registry openssl haproxy git
+	@./scripts/system-deps.sh docker-registry openssl chromium haproxy git
 
 lint:
 	$(BIN)/ruff check src tests bench

@@ -9,6 +9,7 @@ is reachable as ``GENNAKER_<SECTION>__<KEY>`` (for example ``GENNAKER_WORKER__CO
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -118,6 +119,43 @@ class ExpressionSettings(_Section):
     url_max_bytes: int = Field(default=1_000_000, ge=1_024)
 
 
+class CorsSettings(_Section):
+    """Cross-origin access for a browser UI (Spinnaker's Deck) served from another origin."""
+
+    #: Origins allowed to call the API with credentials: exact origins (``https://deck.example.com``)
+    #: or, starting with ``^``, regular expressions matched against the whole Origin header (as
+    #: Gate's ``cors.allowed-origins-pattern``). Empty: no cross-origin access.
+    allowed_origins: tuple[str, ...] = ()
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _valid(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if entry == "*":
+                raise ValueError("'*' cannot be used: credentials are allowed, so origins must be named")
+            if entry.startswith("^"):
+                try:
+                    re.compile(entry)
+                except re.error as exc:
+                    raise ValueError(f"{entry!r} is not a valid regular expression: {exc}") from None
+            elif "://" not in entry:
+                raise ValueError(f"{entry!r} is not an origin (scheme://host[:port]) or a ^regex")
+        return value
+
+
+class ApiSettings(_Section):
+    """HTTP API behaviour beyond the listening address."""
+
+    cors: CorsSettings = CorsSettings()
+
+
 class SchedulerSettings(_Section):
     """The scheduler role (cron, registry polling)."""
 
@@ -130,6 +168,7 @@ class Settings(_Section):
     data_dir: Path = Path(".gennaker")
     database: DatabaseSettings = DatabaseSettings()
     server: ServerSettings = ServerSettings()
+    api: ApiSettings = ApiSettings()
     auth: AuthSettings = AuthSettings()
     outbound: OutboundSettings = OutboundSettings()
     worker: WorkerSettings = WorkerSettings()
@@ -142,6 +181,8 @@ class Settings(_Section):
     docker: Mapping[str, Any] = Field(default_factory=dict)
     #: Cloud providers' sections (``[[providers.local.accounts]]``), validated by each provider.
     providers: Mapping[str, Any] = Field(default_factory=dict)
+    gitops: Mapping[str, Any] = Field(default_factory=dict)
+    policies: Mapping[str, Any] = Field(default_factory=dict)
 
 
 _ENV_ALIASES: dict[str, tuple[str, ...]] = {
@@ -153,6 +194,7 @@ _ENV_ALIASES: dict[str, tuple[str, ...]] = {
     "GENNAKER_OUTBOUND_DENY": ("outbound", "deny"),
     "GENNAKER_DATA_DIR": ("data_dir",),
     "GENNAKER_AUTH_ENABLED": ("auth", "enabled"),
+    "GENNAKER_CORS_ALLOWED_ORIGINS": ("api", "cors", "allowed_origins"),
 }
 _NOT_SETTINGS = {"GENNAKER_CONFIG", "GENNAKER_ENDPOINT", "GENNAKER_TOKEN"}
 

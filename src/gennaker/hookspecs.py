@@ -34,5 +34,10 @@ def register_providers(registry: Any, settings: Any) -> None:
 
 
 @hookspec
+def register_search_sources(sources: Any, settings: Any) -> None:
+    """Add ``GET /search`` result types (``sources.register(source)``; gennaker.api.search)."""
+
+
+@hookspec
 def register_metric_sources(registry: Any, settings: Any) -> None:
     """Add canary metric sources."""

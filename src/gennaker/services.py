@@ -14,6 +14,9 @@ from gennaker.engine.launcher import Launcher
 from gennaker.engine.operations import Operations
 from gennaker.engine.registry import Registry
 from gennaker.plugins import plugin_manager
+from gennaker.policies.evaluator import PolicyEngine
+from gennaker.policies.settings import policy_settings
+from gennaker.policies.stored import StoredPolicies
 from gennaker.providers.cache import InfrastructureCache
 from gennaker.providers.clouddriver import Clouddriver
 from gennaker.providers.operations import OperationLog
@@ -21,9 +24,11 @@ from gennaker.providers.registry import ProviderRegistry
 from gennaker.queue import open_queue
 from gennaker.queue.base import Queue
 from gennaker.store import migrate
+from gennaker.store.app_notifications import ApplicationNotificationRepository
 from gennaker.store.applications import ApplicationRepository
 from gennaker.store.executions import ExecutionRepository
 from gennaker.store.pipelines import PipelineConfigRepository
+from gennaker.store.projects import ProjectRepository
 from gennaker.store.templates import PipelineTemplateRepository
 
 
@@ -46,11 +51,19 @@ class Services:
     evaluator: StageEvaluator = field(init=False)
     launcher: Launcher = field(init=False)
     operations: Operations = field(init=False)
+    policies: PolicyEngine = field(init=False)
+    projects: ProjectRepository = field(init=False)
+    app_notifications: ApplicationNotificationRepository = field(init=False)
 
     def __post_init__(self) -> None:
+        self.projects = ProjectRepository(self.clock)
+        self.app_notifications = ApplicationNotificationRepository(self.clock)
         self.evaluator = StageEvaluator(self)
         self.launcher = Launcher(self)
         self.operations = Operations(self)
+        # Policies kept in git exist only where gitops repositories are configured.
+        stored = StoredPolicies(self.db) if self.settings.gitops.get("repositories") else None
+        self.policies = PolicyEngine(policy_settings(self.settings), self.clock, stored)
 
     def close(self) -> None:
         """Stop the queue's listener and release pooled connections."""

@@ -84,3 +84,68 @@ def test_unknown_execution_and_missing_expression(services: Services, client: Sy
     response = client.get(f"/pipelines/{execution_id}/evaluateExpression")
     assert response.status_code == 400
     assert "expression" in response.json()["message"]
+
+
+def _two_output_stages(services: Services) -> str:
+    """ExpressionUtilsSpec.createExecution: stage 1 outputs varFromStage1=100, stage 2
+    varFromStage2=200."""
+    config = {
+        "application": "shop",
+        "name": "vars",
+        "id": "cfg-vars",
+        "stages": [
+            {"refId": "1", "type": "scripted", "name": "one", "outputs": {"varFromStage1": 100}},
+            {"refId": "2", "type": "scripted", "name": "two", "outputs": {"varFromStage2": 200}},
+        ],
+    }
+    execution = services.launcher.start_pipeline(config, {"type": "manual"})
+    run_until_idle(services)
+    return execution.id
+
+
+def test_evaluate_variables_as_orcas_expression_utils_v4(services: Services, client: SyncClient) -> None:
+    """ExpressionUtilsSpec "should evaluate variables correctly with v4" and "should correctly use
+    refIds": sourceValue kept with ``${`` written ``{``, descriptions evaluated, null when absent."""
+    execution_id = _two_output_stages(services)
+    variables = [
+        {"key": "var1", "value": "${varFromStage1}", "description": "nothing here"},
+        {"key": "var2", "value": "${varFromStage2}", "description": "should be ${varFromStage2}"},
+        {"key": "sum", "value": "${var1 + var2}"},
+    ]
+    url = f"/pipelines/{execution_id}/evaluateVariables"
+    both = client.post(
+        url, params={"requisiteStageRefIds": "1,2", "spelVersion": "v4"}, json=variables
+    ).json()
+    assert both["result"] == [
+        {"key": "var1", "value": 100, "sourceValue": "{varFromStage1}", "description": "nothing here"},
+        {"key": "var2", "value": 200, "sourceValue": "{varFromStage2}", "description": "should be 200"},
+        {"key": "sum", "value": 300, "sourceValue": "{var1 + var2}", "description": None},
+    ]
+    assert both["detail"] is None
+    plain = [{"key": v["key"], "value": v["value"]} for v in variables]
+    one = client.post(url, params={"requisiteStageRefIds": "1", "spelVersion": "v4"}, json=plain).json()
+    assert one["result"] == [
+        {"key": "var1", "value": 100, "sourceValue": "{varFromStage1}", "description": None},
+        {"key": "var2", "value": "${varFromStage2}", "sourceValue": "{varFromStage2}", "description": None},
+        {"key": "sum", "value": "${var1 + var2}", "sourceValue": "{var1 + var2}", "description": None},
+    ]
+    assert set(one["detail"]) == {"varFromStage2", "var1 + var2"}
+
+
+def test_evaluate_variables_as_orcas_expression_utils_v3(services: Services, client: SyncClient) -> None:
+    """ExpressionUtilsSpec "should fail to evaluate variables that depend on prior variables in
+    same stage when in v3"."""
+    execution_id = _two_output_stages(services)
+    plain = [
+        {"key": "var1", "value": "${varFromStage1}"},
+        {"key": "var2", "value": "${varFromStage2}"},
+        {"key": "sum", "value": "${var1 + var2}"},
+    ]
+    url = f"/pipelines/{execution_id}/evaluateVariables"
+    answer = client.post(url, params={"requisiteStageRefIds": "1,2", "spelVersion": "v3"}, json=plain).json()
+    assert answer["result"] == [
+        {"key": "var1", "value": 100},
+        {"key": "var2", "value": 200},
+        {"key": "sum", "value": "${var1 + var2}"},
+    ]
+    assert set(answer["detail"]) == {"var1 + var2"}

@@ -31,7 +31,11 @@ def test_validation_errors_carry_json_paths_and_save_nothing(client: SyncClient)
     assert response.status_code == 400
     body = response.json()
     assert body["status"] == 400 and body["error"] == "Bad Request"
-    assert {"path": "$.stages[0].type", "message": "unknown stage type 'noSuchStage'"} in body["errors"]
+    assert {
+        "path": "$.stages[0].type",
+        "message": "stage '1': unknown stage type 'noSuchStage'; set allowUnavailableStages: true on the "
+        "config to save it for another installation",
+    } in body["errors"]
     assert client.get("/applications/shop/pipelineConfigs").json() == []
 
     valid = client.post("/pipelines/validate", json={"application": "shop", "name": "p", "stages": []})

@@ -80,9 +80,28 @@ def test_pipeline_round_trip_validate_and_delete(cli: Cli, tmp_path: Path) -> No
         json.dumps({"application": "shop", "name": "x", "stages": [{"refId": "1", "type": "nope"}]})
     )
     invalid = cli("pipeline", "validate", "-f", str(bad))
-    assert invalid.exit_code == 1 and "$.stages[0].type: unknown stage type 'nope'" in invalid.stderr
+    assert (
+        invalid.exit_code == 1 and "$.stages[0].type: stage '1': unknown stage type 'nope'" in invalid.stderr
+    )
     assert cli("pipeline", "delete", "-a", "shop", "-n", "deploy").exit_code == 0
     assert cli("pipeline", "get", "-a", "shop", "-n", "deploy").exit_code == 1
+
+
+def test_pipeline_get_reports_inactive_triggers(cli: Cli, tmp_path: Path) -> None:
+    _setup(cli, tmp_path)
+    config = json.loads(cli("pipeline", "get", "-a", "shop", "-n", "deploy", "-o", "json").stdout)
+    config["triggers"] = [
+        {"type": "webhook", "enabled": True, "source": "x"},
+        {"type": "travis", "enabled": True, "master": "ci", "job": "build"},
+    ]
+    path = tmp_path / "with-triggers.json"
+    path.write_text(json.dumps(config))
+    assert cli("pipeline", "save", "-f", str(path)).exit_code == 0
+    got = cli("pipeline", "get", "-a", "shop", "-n", "deploy", "-o", "json")
+    assert got.exit_code == 0
+    assert json.loads(got.stdout)["triggers"] == config["triggers"]  # stdout stays the config
+    assert "trigger 1 (travis) is inactive: Gennaker does not watch Travis builds" in got.stderr
+    assert "trigger 0" not in got.stderr
 
 
 def test_execute_wait_and_list(cli: Cli, tmp_path: Path) -> None:

@@ -76,3 +76,37 @@ def test_finally_stage_sees_outcome_as_expression(harness: Harness) -> None:
     )
     harness.run()
     assert harness.stage(execution.id, "f").context["seen"] == {"note": "main ended TERMINAL"}
+
+
+def test_execution_stage_and_task_read_as_java_beans(harness: Harness) -> None:
+    """Orca's execution, stage and task are Java objects; kork's SpEL (ReflectivePropertyAccessor)
+    finds ``getStatus()`` for ``Status`` too. A public pipeline's precondition reads
+    ``#stage('Build')['Status']``; contexts stay maps (their keys are exact)."""
+    execution = harness.start(
+        [
+            {"refId": "1", "type": "scripted", "name": "Build", "outputs": {"image": "api:1"}},
+            scripted(
+                "2",
+                "1",
+                indexed="${#stage('Build')['Status'].toString()}",
+                dotted="${#stage('Build').Status}",
+                listed="${execution.stages[0].Status}",
+                task="${#stage('Build').tasks[0].Status}",
+                stageName="${#stage('Build').Name}",
+                top="${execution.Application}",
+                contextKey="${#stage('Build').context.Image ?: 'exact keys'}",
+                readKeys=["indexed", "dotted", "listed", "task", "stageName", "top", "contextKey"],
+            ),
+        ],
+        application="shop",
+    )
+    harness.run()
+    assert harness.stage(execution.id, "2").context["seen"] == {
+        "indexed": "SUCCEEDED",
+        "dotted": "SUCCEEDED",
+        "listed": "SUCCEEDED",
+        "task": "SUCCEEDED",
+        "stageName": "Build",
+        "top": "shop",
+        "contextKey": "exact keys",
+    }

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from gennaker.expressions import evaluate
 from tests.expressions.cases import same
 from tests.expressions.conftest import NOW_MS, ev
 
@@ -267,3 +268,34 @@ ALL = STRINGS + LISTS_MAPS + NUMBERS + TYPES
 def test_methods_and_types(text: str, expected: Any) -> None:
     actual = ev(text)
     assert same(actual, expected), f"{text!r} -> {actual!r}, expected {expected!r}"
+
+
+#: Constructors called with int arguments where Java declares long (or double): Spring's
+#: reflective constructor resolver converts them, so kork's allowed types construct as in Java.
+CONSTRUCTOR_CONVERSIONS = [
+    ("${new java.util.UUID(0,0).toString()}", "00000000-0000-0000-0000-000000000000"),
+    ("${new java.util.UUID(0, 0)}", "00000000-0000-0000-0000-000000000000"),
+    ("${new java.util.UUID(-1, 1).toString()}", "ffffffff-ffff-ffff-0000-000000000001"),
+    ("${new java.util.UUID(1, 2).getMostSignificantBits()}", 1),
+    ("${new java.util.UUID(-5, 2).getMostSignificantBits()}", -5),
+    ("${new java.util.UUID(1, -2).getLeastSignificantBits()}", -2),
+    ("${new java.util.UUID(0,0).equals(T(java.util.UUID).fromString('0-0-0-0-0'))}", True),
+    ("${new java.util.Date(1700000000).getTime()}", 1_700_000_000),
+    ("${new java.util.Random(42).nextInt()}", -1170105035),
+    ("${new java.lang.Long(5) + 1}", 6),
+    ("${new java.lang.Double(2) / 4}", 0.5),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), CONSTRUCTOR_CONVERSIONS, ids=[t for t, _ in CONSTRUCTOR_CONVERSIONS]
+)
+def test_constructors_convert_int_arguments(text: str, expected: Any) -> None:
+    actual = ev(text)
+    assert same(actual, expected), f"{text!r} -> {actual!r}, expected {expected!r}"
+
+
+def test_constructor_arguments_out_of_range_or_count_fail_cleanly() -> None:
+    for text in ("${new java.util.UUID(0)}", "${new java.util.UUID(9223372036854775808, 0)}"):
+        result = evaluate(text, {})
+        assert result.value == text and result.summary.has_failures, text

@@ -162,3 +162,18 @@ def test_cyclic_values_in_composite_strings_are_refused() -> None:
     cyclic.append(cyclic)
     assert "nested too deeply" in failure("x-${c}", {"c": cyclic})["description"]
     assert "nested too deeply" in failure("${c.toString()}", {"c": cyclic})["description"]
+
+
+def test_expression_length_limit_applies_to_each_expression_not_the_text() -> None:
+    """Spring checks each expression it extracts from a template (checkExpressionLength), so
+    literal text around the expressions does not count; Orca's PipelineExpressionLengthTest
+    evaluates a ${...} comparing a root value with a 10975-character literal (its limit raised)."""
+    literal = "x" * 20_000
+    assert evaluate(literal + "${1 + 1}" + literal, {}).value == literal + "2" + literal
+    many = "-".join(["${'" + "a" * 9_000 + "'}"] * 3)
+    assert evaluate(many, {}).value == "-".join(["a" * 9_000] * 3)
+    long_literal = "T" * 10_975
+    limits = Limits(max_expression_length=11_000)
+    text = '${status.toString() == "' + long_literal + '"}'
+    assert evaluate(text, {"status": long_literal}, limits=limits).value is True
+    assert "longer than 10000 characters" in failure("ok ${'" + "a" * 10_001 + "'} ok")["description"]

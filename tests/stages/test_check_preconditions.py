@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from gennaker.model.status import ExecutionStatus as S
 from tests.stages.conftest import Harness
 
@@ -177,3 +179,31 @@ def test_expression_that_does_not_evaluate_says_so(harness: Harness) -> None:
     assert kid.context["exception"]["details"]["errors"][0].startswith(
         "Precondition expression 'trigger.parameters.nothing.deeper' could not be evaluated"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "param1", "result", "status"),
+    [
+        ("param1 == 'true'", "true", "true", S.SUCCEEDED),
+        ("param1 == 'true'", "false", "false", S.TERMINAL),
+        ("param1 == 'true'", None, "false", S.TERMINAL),
+        ("param1.xxx() == 'true'", None, "param1.xxx() == 'true'", S.TERMINAL),
+        ("trigger.parameters.triggerKey == 'triggerVal'", None, "true", S.SUCCEEDED),
+    ],
+)
+def test_expression_checks_read_the_parent_stage_fields(
+    harness: Harness, text: str, param1: str | None, result: str, status: S
+) -> None:
+    """ExpressionPreconditionTaskSpec "should evaluate expression precondition against stage
+    context at execution time": ``param1`` is a field of the checkPreconditions stage, which
+    CheckPreconditionsStage.parallelContexts copies into each check; a failed evaluation stores its
+    text without ``${ }``."""
+    execution = harness.start(
+        [check("1", preconditions=[expression(text)], param1=param1, cluster="shop-main")],
+        trigger={"type": "manual", "parameters": {"triggerKey": "triggerVal"}},
+    )
+    harness.run()
+    kid = children(harness, execution.id, "1")[0]
+    assert kid.status == status
+    assert kid.context["context"] == {"expression": text, "expressionResult": result, "cluster": "shop-main"}
+    assert kid.context["param1"] == param1 and "preconditions" not in kid.context

@@ -223,6 +223,20 @@ def test_data_from_the_first_revision_survives_every_step_to_head(empty_db: Data
         assert templates.resolve(conn, f"spinnaker://tpl@sha256:{DIGEST}")["id"] == "tpl"
         execution = executions.load(conn, "01EXECUTION")
         assert execution.to_json()["x-unknown"] == {"kept": 1}
+        # 0006 gave the old trigger the keys Orca always writes (Deck reads them unguarded).
+        assert execution.trigger == {
+            "type": "manual",
+            "user": "alice",
+            "correlationId": "corr-1",
+            "parameters": {},
+            "artifacts": [],
+            "notifications": [],
+            "resolvedExpectedArtifacts": [],
+            "expectedArtifacts": [],
+            "rebake": False,
+            "dryRun": False,
+            "strategy": False,
+        }
         assert [s.id for s in execution.stages] == ["01STAGE"]
         assert executions.id_for_correlation(conn, "corr-1") == "01EXECUTION"
     # The upgraded data takes writes through the repositories too.

@@ -19,13 +19,18 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gennaker.api.policy_checks import save_refusal
 from gennaker.errors import FieldError, GennakerError, InvalidInput, NotFound
+from gennaker.gitops.settings import gitops_settings
+from gennaker.gitops.state import check_not_managed
 from gennaker.model.execution import ORCHESTRATION, Execution, Stage, Task
 from gennaker.model.ids import new_ulid
-from gennaker.model.pipeline import validate_pipeline
+from gennaker.model.pipeline import ALLOW_UNAVAILABLE, Availability, stage_availability, validate_pipeline
 from gennaker.model.status import ExecutionStatus
+from gennaker.model.trigger import with_trigger_defaults
 from gennaker.store import json as jsonlib
 from gennaker.store.schema import events as events_t
+from gennaker.templates.plan import TemplatePlanner, is_templated
 
 if TYPE_CHECKING:
     from gennaker.services import Services
@@ -80,13 +85,60 @@ def decode_pipeline(value: object, path: str = "$.pipeline") -> Json:
     raise InvalidInput("", [FieldError(path, "must be a pipeline object or base64 of its JSON")])
 
 
+def availability(services: Services) -> Availability:
+    """The stage types and cloud providers configured here, for save-time checks."""
+    registry = services.registry
+    return Availability(has_stage=registry.has_stage, provider_problem=registry.provider_problem)
+
+
 def check_config(services: Services, conn: Connection, config: Json) -> None:
-    """Validate a pipeline config for saving; its application must exist."""
-    errors = validate_pipeline(config, known_stage_type=services.registry.has_stage)
+    """Validate a pipeline config for saving (stage types and cloud providers configured here,
+    unless it sets allowUnavailableStages); its application must exist."""
+    errors = validate_pipeline(config, availability=availability(services))
     if errors:
         raise InvalidInput("", errors)
+    check_templated(services, conn, config)
+    guard_managed(
+        services, conn, config_id=config.get("id"), application=config["application"], name=config["name"]
+    )
     if not services.applications.exists(conn, str(config["application"])):
         raise NotFound(f"application {config['application']} does not exist; create it first")
+
+
+def guard_managed(
+    services: Services,
+    conn: Connection,
+    *,
+    config_id: Any = None,
+    application: Any = None,
+    name: Any = None,
+) -> None:
+    """Conflict when a gitops repository manages the pipeline (it is changed in git, not here)."""
+    check_not_managed(
+        conn,
+        gitops_settings(services.settings),
+        config_id=str(config_id) if config_id else None,
+        application=str(application) if application else None,
+        name=str(name) if name else None,
+    )
+
+
+def check_templated(services: Services, conn: Connection, config: Json) -> None:
+    """A templated config must plan (template found, variables typed, stages placed) into a valid
+    pipeline; the planned pipeline's problems are reported with the template named."""
+    if not is_templated(config):
+        return
+    planned, used = TemplatePlanner(services.templates).plan(conn, config)
+    checks = None if config.get(ALLOW_UNAVAILABLE) is True else availability(services)
+    errors = validate_pipeline(planned, availability=checks)
+    if errors:
+        raise InvalidInput(
+            "",
+            [
+                FieldError(e.path, f"{e.message} (in the pipeline planned from {used.reference})")
+                for e in errors
+            ],
+        )
 
 
 def save_pipeline(services: Services, conn: Connection, job: Json, user: str | None) -> Json:
@@ -102,6 +154,7 @@ def delete_pipeline(services: Services, conn: Connection, job: Json, user: str |
     app, name = job.get("application"), job.get("pipeline")
     if not isinstance(app, str) or not isinstance(name, str):
         raise InvalidInput("", [FieldError("$", "application and pipeline (the name) are required")])
+    guard_managed(services, conn, application=app, name=name)
     if not services.pipelines.delete_by_name(conn, app, name):
         raise NotFound(f"No pipeline found with application {app}, name {name}")
     return {}
@@ -112,11 +165,33 @@ def _template(job: Json) -> Json:
     return decode_pipeline(value, "$.pipelineTemplate")
 
 
+def check_template_stages(services: Services, template: Json) -> None:
+    """A template's stages get the save-time stage-type and provider checks of a pipeline (unless
+    the template sets allowUnavailableStages)."""
+    if template.get(ALLOW_UNAVAILABLE) is True:
+        return
+    pipeline = template.get("pipeline")
+    stages = pipeline.get("stages") if isinstance(pipeline, dict) else None
+    if not isinstance(stages, list):
+        return
+    checks = availability(services)
+    errors = [
+        error
+        for index, stage in enumerate(stages)
+        if isinstance(stage, dict)
+        for error in stage_availability(stage, f"$.pipeline.stages[{index}]", checks)
+    ]
+    if errors:
+        raise InvalidInput("", errors)
+
+
 def save_template(services: Services, conn: Connection, job: Json, user: str | None) -> Json:
     """Create (``createV2PipelineTemplate``) or update a v2 pipeline template under a tag."""
     tag = job.get("tag") if isinstance(job.get("tag"), str) else None
     create_only = job.get("type") == "createV2PipelineTemplate"
-    saved = services.templates.save(conn, _template(job), tag=tag, user=user, create_only=create_only)
+    template = _template(job)
+    check_template_stages(services, template)
+    saved = services.templates.save(conn, template, tag=tag, user=user, create_only=create_only)
     return {"pipelineTemplate.id": saved["id"], "tag": saved["tag"], "digest": saved["digest"]}
 
 
@@ -132,6 +207,26 @@ def delete_template(services: Services, conn: Connection, job: Json, user: str |
     return {}
 
 
+def upsert_project(services: Services, conn: Connection, job: Json, user: str | None) -> Json:
+    """Create or update a project (Orca's UpsertProjectTask; Deck's ProjectWriter.upsertProject)."""
+    project = job.get("project")
+    if not isinstance(project, dict):
+        raise InvalidInput("", [FieldError("$.project", "must be a project object")])
+    saved = services.projects.upsert(conn, project, user=user)
+    return {"project": saved}
+
+
+def delete_project(services: Services, conn: Connection, job: Json, user: str | None) -> Json:
+    """Delete a project by ``project.id`` (Deck's ProjectWriter.deleteProject)."""
+    project = job.get("project")
+    project_id = project.get("id") if isinstance(project, dict) else None
+    if not isinstance(project_id, str) or not project_id:
+        raise InvalidInput("", [FieldError("$.project.id", "is required")])
+    if not services.projects.delete(conn, project_id):
+        raise NotFound(f"Project not found (id: {project_id})")
+    return {}
+
+
 JOBS: dict[str, Job] = {
     "createApplication": create_application,
     "updateApplication": update_application,
@@ -142,6 +237,8 @@ JOBS: dict[str, Job] = {
     "createV2PipelineTemplate": save_template,
     "updateV2PipelineTemplate": save_template,
     "deleteV2PipelineTemplate": delete_template,
+    "upsertProject": upsert_project,
+    "deleteProject": delete_project,
 }
 
 
@@ -153,6 +250,37 @@ def is_admin(jobs: Sequence[Mapping[str, Any]]) -> bool:
 def is_admin_job(job: object) -> bool:
     """Whether one job is an administrative one."""
     return isinstance(job, Mapping) and isinstance(job.get("type"), str) and job["type"] in JOBS
+
+
+#: Administrative jobs that save something policies judge, and the kind each saves.
+SAVE_JOBS = {
+    "savePipeline": "pipeline",
+    "updatePipeline": "pipeline",
+    "createV2PipelineTemplate": "template",
+    "updateV2PipelineTemplate": "template",
+}
+
+
+def job_refusals(
+    services: Services, jobs: Sequence[Mapping[str, Any]], user: str | None
+) -> dict[int, InvalidInput]:
+    """Per job index, the refusal of a save job that policies deny."""
+    refusals: dict[int, InvalidInput] = {}
+    if not services.policies.rules("save"):
+        return refusals
+    for index, job in enumerate(jobs):
+        kind = SAVE_JOBS.get(str(job.get("type")))
+        if kind is None:
+            continue
+        try:
+            body = decode_pipeline(job.get("pipeline")) if kind == "pipeline" else job.get("pipelineTemplate")
+        except InvalidInput:
+            continue  # the job itself reports what is wrong with it
+        if isinstance(body, Mapping):
+            refusal = save_refusal(services, body, kind=kind, user=user)
+            if refusal is not None:
+                refusals[index] = refusal
+    return refusals
 
 
 def run_admin_jobs(
@@ -171,7 +299,7 @@ def run_admin_jobs(
         start_time=now,
         origin="api",
         authentication={"user": who, "allowedAccounts": []},
-        trigger={"type": "manual", "user": who, "parameters": {}, "artifacts": []},
+        trigger=with_trigger_defaults({"type": "manual"}, user=who),
     )
     for index, job in enumerate(jobs):
         context = {k: v for k, v in job.items() if k != "type"}
@@ -185,10 +313,13 @@ def run_admin_jobs(
         )
         stage.tasks = [Task("1", str(job["type"]), f"gennaker.api.admin_jobs.{JOBS[job['type']].__name__}")]
         execution.stages.append(stage)
+    refusals = job_refusals(services, jobs, user)
     with services.db.transaction() as conn:
         status = ExecutionStatus.SUCCEEDED
-        for stage, job in zip(execution.stages, jobs, strict=True):
+        for index, (stage, job) in enumerate(zip(execution.stages, jobs, strict=True)):
             try:
+                if index in refusals:
+                    raise refusals[index]
                 with conn.begin_nested():
                     outputs = JOBS[stage.type](services, conn, job, user)
                 _finish(stage, ExecutionStatus.SUCCEEDED, now)

@@ -10,10 +10,12 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from gennaker import __version__
+from gennaker.api.cors import CorsMiddleware
 from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
 from gennaker.api.json_guard import JsonGuardMiddleware
 from gennaker.api.metrics import MetricsCollector
 from gennaker.api.routes import ROUTER_MODULES
+from gennaker.api.search import SearchSources, builtin_search_sources
 from gennaker.api.stream_hub import EventHub
 from gennaker.authn.middleware import AuthMiddleware
 from gennaker.services import Services
@@ -23,8 +25,10 @@ executions and operator actions, ad-hoc tasks, live updates (Server-Sent Events)
 Errors are `{timestamp, status, error, message}` (plus `errors: [{path, message}]` for validation)."""
 
 
-def create_app(services: Services) -> FastAPI:
-    """The API over ``services``; every module in ROUTER_MODULES contributes its ``router``."""
+def create_app(services: Services, *, search_sources: SearchSources | None = None) -> FastAPI:
+    """The API over ``services``; every module in ROUTER_MODULES contributes its ``router``.
+    ``search_sources`` answer ``GET /search`` (default: applications, projects, pipelines and what
+    plugins add through the ``register_search_sources`` hook)."""
     hub = EventHub(services)
 
     @asynccontextmanager
@@ -47,11 +51,17 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.state.events = hub
+    if search_sources is None:
+        search_sources = builtin_search_sources()
+        services.plugins.hook.register_search_sources(sources=search_sources, settings=services.settings)
+    app.state.search_sources = search_sources
     app.state.metrics = MetricsCollector(services)
     install_error_handlers(app)
     app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(AuthMiddleware, services=services)
     app.add_middleware(CatchAllMiddleware)
+    # Outermost, so preflights are answered before authentication and errors carry CORS headers.
+    app.add_middleware(CorsMiddleware, allowed_origins=services.settings.api.cors.allowed_origins)
     for name in ROUTER_MODULES:
         module = importlib.import_module(name)
         app.include_router(module.router)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from gennaker import __version__
-from gennaker.cli import admin, applications, executions, infrastructure, pipelines, server
+from gennaker.cli import (
+    admin,
+    applications,
+    executions,
+    gitops,
+    infrastructure,
+    pipelines,
+    policies,
+    server,
+    templates,
+)
 
 
 def _version(value: bool) -> None:
@@ -36,6 +46,10 @@ def build_app() -> typer.Typer:
     app.add_typer(applications.app, name="application")
     app.add_typer(pipelines.app, name="pipeline")
     app.add_typer(executions.app, name="execution")
+    app.add_typer(templates.app, name="pipeline-templates")
+    app.add_typer(templates.app, name="pipeline-template", hidden=True)
+    app.add_typer(gitops.app, name="gitops")
+    app.add_typer(policies.app, name="policy")
     app.add_typer(admin.token_app, name="token")
     app.add_typer(admin.user_app, name="user")
     infrastructure.register(app)

@@ -17,6 +17,7 @@ from gennaker.cli.common import (
     api,
     die,
     duration,
+    err,
     load_document,
     out,
     print_json,
@@ -61,6 +62,15 @@ def list_pipelines(
     table(None, ("NAME", "ID", "STAGES", "DISABLED", "UPDATED"), rows)
 
 
+def inactive_lines(statuses: list[Any]) -> list[str]:
+    """One line per trigger the server reports inactive (``GET .../triggerStatus``)."""
+    return [
+        f"trigger {s.get('index')} ({s.get('type')}) is inactive: {s.get('reason')}"
+        for s in statuses
+        if isinstance(s, dict) and s.get("active") is False
+    ]
+
+
 @app.command("get")
 def get_pipeline(
     application: AppOpt,
@@ -69,13 +79,17 @@ def get_pipeline(
     token: TokenOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Print a pipeline config as JSON (``-o json`` output can be saved back unchanged)."""
+    """Print a pipeline config as JSON (``-o json`` output can be saved back unchanged); triggers
+    that cannot fire here are reported on stderr with the reason."""
     with api(endpoint, token) as client:
         config = client.get(f"/applications/{application}/pipelineConfigs/{name}")
+        statuses = client.get(f"/applications/{application}/pipelineConfigs/{name}/triggerStatus")
     if output == Output.json:
         print_json(config)
     else:
         out.print_json(data=config)
+    for line in inactive_lines(statuses if isinstance(statuses, list) else []):
+        err.print(f"[yellow]warning:[/] {line}", markup=True, highlight=False)
 
 
 @app.command("save")

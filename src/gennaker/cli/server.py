@@ -59,12 +59,19 @@ def setup_logging(level: str | None) -> None:
 
 def settings_from(config: Path | None, **overrides: Any) -> Settings:
     """Load the settings, with command-line overrides; a bad configuration exits 2."""
+    from gennaker.clock import SystemClock
     from gennaker.config import ConfigError, load_settings
+    from gennaker.gitops.settings import gitops_settings
+    from gennaker.policies.evaluator import PolicyEngine
+    from gennaker.policies.settings import policy_settings
 
     try:
-        return load_settings(config, overrides={k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(config, overrides={k: v for k, v in overrides.items() if v is not None})
+        gitops_settings(settings)
+        PolicyEngine(policy_settings(settings), clock=SystemClock())
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    return settings
 
 
 def is_loopback(host: str) -> bool:

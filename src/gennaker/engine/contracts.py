@@ -15,7 +15,14 @@ from gennaker.model.execution import Execution, Stage
 from gennaker.model.status import ExecutionStatus
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.clock import Clock
+    from gennaker.config import Settings
+    from gennaker.db import Database
+    from gennaker.engine.ports import Evaluator, ExecutionControl, PipelineStarter, PolicyGate
+    from gennaker.queue.base import Queue
+    from gennaker.store.executions import ExecutionRepository
+    from gennaker.store.pipelines import PipelineConfigRepository
+    from gennaker.store.templates import PipelineTemplateRepository
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ class TaskRun:
     context: Mapping[str, Any]
     task_id: str
     task_start_time: int
-    services: Services
+    services: EngineServices
 
     @property
     def now_ms(self) -> int:
@@ -177,7 +184,7 @@ class StageDefinition(Protocol):
         ...
 
     async def cancel(
-        self, execution: Execution, stage: Stage, services: Services
+        self, execution: Execution, stage: Stage, services: EngineServices
     ) -> Mapping[str, Any] | None:
         """Undo or stop external work when the stage is canceled or fails; the result is recorded."""
         ...
@@ -218,7 +225,7 @@ class BaseStage:
         """Nothing type-specific to reset."""
 
     async def cancel(
-        self, execution: Execution, stage: Stage, services: Services
+        self, execution: Execution, stage: Stage, services: EngineServices
     ) -> Mapping[str, Any] | None:
         """Nothing to cancel."""
         return None
@@ -227,3 +234,52 @@ class BaseStage:
     def cancellable(self) -> bool:
         """Not cancellable unless a subclass overrides cancel and this."""
         return False
+
+
+class StageTypes(Protocol):
+    """The stage and task types the engine can run (``engine.registry.Registry``)."""
+
+    def stage(self, type_name: str) -> StageDefinition:
+        """The definition of a stage type (UnknownStageType when absent)."""
+        ...
+
+    def has_stage(self, type_name: str) -> bool:
+        """Whether a stage type is registered."""
+        ...
+
+    def task(self, name: str) -> Task:
+        """A task type (UnknownTaskType when absent)."""
+        ...
+
+    def stage_types(self) -> list[str]:
+        """Every registered stage type name, sorted."""
+        ...
+
+
+class EngineServices(Protocol):
+    """What handlers, tasks and stages may use; the composition root (``Services``) provides it."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def queue(self) -> Queue: ...
+    @property
+    def registry(self) -> StageTypes: ...
+    @property
+    def executions(self) -> ExecutionRepository: ...
+    @property
+    def pipelines(self) -> PipelineConfigRepository: ...
+    @property
+    def templates(self) -> PipelineTemplateRepository: ...
+    @property
+    def evaluator(self) -> Evaluator: ...
+    @property
+    def launcher(self) -> PipelineStarter: ...
+    @property
+    def operations(self) -> ExecutionControl: ...
+    @property
+    def policies(self) -> PolicyGate: ...

@@ -19,7 +19,7 @@ from gennaker.model.execution import Execution, Stage
 from gennaker.outbound import OutboundPolicy, fetcher
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 
 def has_template(value: Any) -> bool:
@@ -34,7 +34,9 @@ def has_template(value: Any) -> bool:
 
 
 class ExecutionView(Mapping[str, Any]):
-    """Spinnaker's execution JSON, computed key by key on first access."""
+    """Spinnaker's execution JSON, computed key by key on first access. It reads as Orca's Java
+    objects do: ``execution.Status``, ``execution.stages[0].Status`` and a task's ``.Status``
+    find ``status`` (ex.StageView, ex.bean_key)."""
 
     def __init__(self, execution: Execution) -> None:
         self._execution = execution
@@ -44,15 +46,24 @@ class ExecutionView(Mapping[str, Any]):
         return self._execution.header_json()
 
     @cached_property
-    def _stages(self) -> list[dict[str, Any]]:
-        return [stage_json(self._execution, s) for s in self._execution.stages]
+    def _stages(self) -> list[ex.StageView]:
+        return [ex.StageView(stage_json(self._execution, s)) for s in self._execution.stages]
 
-    def __getitem__(self, key: str) -> Any:
+    def _lookup(self, key: str) -> Any:
         if key == "stages":
             return self._stages
         if key == "context":
             return merged_outputs(self._execution)
         return self._header[key]
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._lookup(key)
+        except KeyError:
+            alt = ex.bean_key(key)
+            if alt is None:
+                raise
+            return self._lookup(alt)
 
     def __iter__(self) -> Iterator[str]:
         yield from self._header
@@ -67,7 +78,7 @@ class ExecutionView(Mapping[str, Any]):
 class StageEvaluator:
     """Evaluates ``${...}`` for the engine and the stages."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: EngineServices) -> None:
         self.services = services
         settings = services.settings
         self._limits = ex.Limits(
@@ -186,17 +197,27 @@ class StageEvaluator:
         }
         return values, summary.to_json()
 
+    def evaluate_variable_list(
+        self, execution: Execution, stage: Stage, variables: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """evaluateVariables' ``[{key, value, description?}]`` evaluated as the stage would (under
+        v4 each keeps its ``sourceValue`` and its description is evaluated too), with the summary."""
+        sequential = ex.spel_version(execution.spel_evaluator) == "v4"
+        evaluated, summary = ex.evaluate_variables(
+            variables, self.context(execution, stage), sequential=sequential
+        )
+        return evaluated, summary.to_json()
+
     def evaluate_text(self, execution: Execution, stage: Stage | None, text: str) -> ex.EvaluationResult:
         """One template string in a stage's (or the execution's) scope; for the API's
         evaluateExpression endpoints and notification texts."""
         return ex.evaluate_in(text, self.context(execution, stage))
 
-    def evaluate_pipeline_config(self, config: dict[str, Any], trigger: Mapping[str, Any]) -> dict[str, Any]:
-        """The pipeline-start pass (v3: the whole config; v4: all but the stages), against only
-        ``trigger`` and ``templateVariables``; unknown keys are errors here, and a value that fails
-        keeps its text to be tried again at stage time."""
-        ctx = ex.EvaluationContext(
-            root=ex.pipeline_start_root(trigger, config.get("templateVariables")),
+    def _start_context(
+        self, trigger: Mapping[str, Any], template_variables: Any = None
+    ) -> ex.EvaluationContext:
+        return ex.EvaluationContext(
+            root=ex.pipeline_start_root(trigger, template_variables),
             user=str(trigger.get("user") or "anonymous"),
             url_fetcher=self._fetch,
             pipeline_id_lookup=self._pipeline_id,
@@ -204,6 +225,27 @@ class StageEvaluator:
             limits=self._limits,
             clock=self.services.clock,
         )
+
+    def evaluate_trigger(self, trigger: dict[str, Any]) -> dict[str, Any]:
+        """The trigger evaluated against itself, as Orca processes ``{trigger: raw}`` with the raw
+        trigger as root before a pipeline starts; a value that fails keeps its text."""
+        if not has_template(trigger):
+            return trigger
+        evaluated, _ = ex.evaluate_object(trigger, self._start_context(trigger))
+        return dict(evaluated)
+
+    def evaluate_with_trigger(self, value: Any, trigger: Mapping[str, Any]) -> Any:
+        """Any JSON value evaluated in the pipeline-start scope of ``trigger`` (failures keep text)."""
+        if not has_template(value):
+            return value
+        evaluated, _ = ex.evaluate_object(value, self._start_context(trigger))
+        return evaluated
+
+    def evaluate_pipeline_config(self, config: dict[str, Any], trigger: Mapping[str, Any]) -> dict[str, Any]:
+        """The pipeline-start pass (v3: the whole config; v4: all but the stages), against only
+        ``trigger`` and ``templateVariables``; unknown keys are errors here, and a value that fails
+        keeps its text to be tried again at stage time."""
+        ctx = self._start_context(trigger, config.get("templateVariables"))
         if not has_template({k: v for k, v in config.items() if k != "stages"}) and not has_template(
             config.get("stages")
         ):

@@ -14,13 +14,15 @@ from gennaker.model.execution import ORCHESTRATION, PIPELINE, Execution, Stage
 from gennaker.model.ids import new_ulid
 from gennaker.model.pipeline import assign_linear_ref_ids, validate_pipeline
 from gennaker.model.status import ExecutionStatus
+from gennaker.model.trigger import with_trigger_defaults
 from gennaker.store import json as jsonlib
 from gennaker.store.schema import events as events_t
+from gennaker.templates.plan import TemplatePlanner, TemplateUsed, is_templated
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 ANONYMOUS = "[anonymous]"
 #: Stage-config keys that are stage attributes, not context.
@@ -62,7 +64,7 @@ def apply_parameters(config: Mapping[str, Any], supplied: Mapping[str, Any] | No
 class Launcher:
     """Creates executions and queues their start."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: EngineServices) -> None:
         self.services = services
 
     def start_pipeline(
@@ -103,8 +105,16 @@ class Launcher:
                 f"pipeline {config.get('name')!r} of application {config.get('application')!r} is disabled"
             )
         registry = self.services.registry
+        used: TemplateUsed | None = None
+        if is_templated(config):
+            config, used = self._plan(conn, config)
         errors = validate_pipeline(dict(config), known_stage_type=registry.has_stage)
         if errors:
+            if used is not None:
+                errors = [
+                    FieldError(e.path, f"{e.message} (in the pipeline planned from {used.reference})")
+                    for e in errors
+                ]
             raise InvalidInput("", errors)
         now = self.services.clock.now_ms()
         trig = copy.deepcopy(dict(trigger or {}))
@@ -112,9 +122,19 @@ class Launcher:
         trig["user"] = trig.get("user") or user or ANONYMOUS
         trig["parameters"] = apply_parameters(config, trig.get("parameters"))
         trig.setdefault("artifacts", [])
+        # Orca processes the raw trigger against itself before anything reads it
+        # (DependentPipelineStarter, OperationsController.orchestratePipeline): a parameter default
+        # of ${2 == 2} becomes true, ${trigger.type} the trigger's type.
+        trig = self.services.evaluator.evaluate_trigger(trig)
         expected = config.get("expectedArtifacts") or []
         if expected:
-            trig["resolvedExpectedArtifacts"] = resolve_expected_artifacts(expected, trig["artifacts"])
+            # Expressions in an expected artifact (its match or default fields) see the evaluated
+            # trigger and its parameters before the artifact is bound.
+            expected = self.services.evaluator.evaluate_with_trigger(expected, trig)
+            resolved = resolve_expected_artifacts(expected, trig["artifacts"])
+            trig["resolvedExpectedArtifacts"] = resolved
+            trig["expectedArtifacts"] = copy.deepcopy(resolved)
+        trig = with_trigger_defaults(trig, user=user)
         evaluated = self.services.evaluator.evaluate_pipeline_config(
             assign_linear_ref_ids(copy.deepcopy(dict(config))), trig
         )
@@ -138,6 +158,8 @@ class Launcher:
             locks=_locks(evaluated.get("locks")),
             start_time_expiry=_opt_int(evaluated.get("startTimeExpiry")),
         )
+        if used is not None:
+            execution.state["template"] = used.to_json()
         execution.initial_config = {
             k: evaluated[k] for k in ("id", "application", "name", "index") if k in evaluated
         }
@@ -146,6 +168,15 @@ class Launcher:
             *(_stage(s, now, is_finally=True) for s in evaluated.get("finally") or []),
         ]
         return execution
+
+    def _plan(
+        self, conn: Connection | None, config: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], TemplateUsed]:
+        planner = TemplatePlanner(self.services.templates)
+        if conn is not None:
+            return planner.plan(conn, config)
+        with self.services.db.read() as read:
+            return planner.plan(read, config)
 
     def start_orchestration(
         self,
@@ -179,7 +210,7 @@ class Launcher:
             build_time=now,
             origin=origin,
             authentication={"user": user or ANONYMOUS, "allowedAccounts": []},
-            trigger={"type": "manual", "user": user or ANONYMOUS, "parameters": {}, "artifacts": []},
+            trigger=with_trigger_defaults({"type": "manual"}, user=user),
         )
         for index, job in enumerate(jobs):
             stage_config = dict(job)

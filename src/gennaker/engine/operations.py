@@ -18,7 +18,7 @@ from gennaker.store.executions import ExecutionNotFound
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 S = ExecutionStatus
 
@@ -26,7 +26,7 @@ S = ExecutionStatus
 class Operations:
     """What the API and CLI call to act on executions."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: EngineServices) -> None:
         self.services = services
 
     def _load(self, conn: Connection, execution_id: str) -> Execution:

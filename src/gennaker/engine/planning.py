@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gennaker.engine.contracts import StageDefinition, SyntheticStageSpec
-from gennaker.engine.registry import Registry
+from gennaker.engine.contracts import StageDefinition, StageTypes, SyntheticStageSpec
 from gennaker.model.execution import STAGE_AFTER, STAGE_BEFORE, Execution, Stage, Task
 from gennaker.model.ids import new_ulid
 from gennaker.model.status import ExecutionStatus
@@ -13,7 +12,7 @@ from gennaker.model.status import ExecutionStatus
 EXECUTION_WINDOW = "restrictExecutionDuringTimeWindow"
 
 
-def definition_for(registry: Registry, stage: Stage) -> StageDefinition:
+def definition_for(registry: StageTypes, stage: Stage) -> StageDefinition:
     """The stage type for a stage: its ``alias`` when registered (Spinnaker looks it up instead of
     ``type``), else its ``type``."""
     alias = stage.context.get("alias")
@@ -22,7 +21,7 @@ def definition_for(registry: Registry, stage: Stage) -> StageDefinition:
     return registry.stage(stage.type)
 
 
-def plan_stage(registry: Registry, execution: Execution, stage: Stage, now_ms: int) -> None:
+def plan_stage(registry: StageTypes, execution: Execution, stage: Stage, now_ms: int) -> None:
     """Create the stage's task records and before-stages (at stage start)."""
     definition = definition_for(registry, stage)
     specs = definition.tasks(stage)
@@ -45,7 +44,7 @@ def plan_stage(registry: Registry, execution: Execution, stage: Stage, now_ms: i
     add_synthetic(execution, stage, before, STAGE_BEFORE, now_ms)
 
 
-def plan_after_stages(registry: Registry, execution: Execution, stage: Stage, now_ms: int) -> list[Stage]:
+def plan_after_stages(registry: StageTypes, execution: Execution, stage: Stage, now_ms: int) -> list[Stage]:
     """Add the after-stages once (at the end of the tasks); returns the first ones to start."""
     if stage.context.get("afterStagesPlanned"):
         return first_of(execution, stage, STAGE_AFTER)
@@ -56,7 +55,7 @@ def plan_after_stages(registry: Registry, execution: Execution, stage: Stage, no
 
 
 def plan_on_failure_stages(
-    registry: Registry, execution: Execution, stage: Stage, now_ms: int
+    registry: StageTypes, execution: Execution, stage: Stage, now_ms: int
 ) -> list[Stage]:
     """Replace unstarted after-stages with on-failure stages (once); returns the first to start."""
     if stage.context.get("onFailureStagesPlanned"):

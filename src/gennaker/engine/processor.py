@@ -28,7 +28,7 @@ from gennaker.store import json as jsonlib
 from gennaker.store.schema import events as events_t
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,7 +39,7 @@ class Processor:
 
     def __init__(
         self,
-        services: Services,
+        services: EngineServices,
         *,
         concurrency: int | None = None,
         lease_ms: int | None = None,

@@ -21,6 +21,7 @@ class Registry:
     def __init__(self) -> None:
         self._stages: dict[str, StageDefinition] = {}
         self._tasks: dict[str, Task] = {}
+        self._cloud_providers: set[str] = set()
 
     def add_stage(self, definition: StageDefinition) -> None:
         """Register a stage type under its type name and aliases; a name may be taken only once."""
@@ -62,3 +63,27 @@ class Registry:
     def stage_types(self) -> list[str]:
         """Every registered type name and alias, sorted."""
         return sorted(self._stages)
+
+    # -- cloud providers -------------------------------------------------------------------------
+
+    def add_cloud_provider(self, name: str) -> None:
+        """Declare a cloud provider configured here (a provider module calls this from its
+        ``register_stages`` hook); declaring one twice is harmless."""
+        self._cloud_providers.add(name)
+
+    def cloud_providers(self) -> list[str]:
+        """The cloud providers configured here, sorted."""
+        return sorted(self._cloud_providers)
+
+    def provider_problem(self, stage_type: str, provider: str) -> str | None:
+        """Why a stage of ``stage_type`` cannot use ``provider`` here (None when it can).
+
+        A provider is available to a stage when it is a configured cloud provider, or when the
+        stage's provider-specific type ``<type>_<provider>`` is registered (Spinnaker's
+        convention, e.g. ``runJob_local``)."""
+        if provider in self._cloud_providers or self.has_stage(f"{stage_type}_{provider}"):
+            return None
+        prefix = f"{stage_type}_"
+        specific = [name[len(prefix) :] for name in self._stages if name.startswith(prefix)]
+        available = ", ".join(sorted({*specific, *self._cloud_providers})) or "none"
+        return f"{stage_type} with cloudProvider {provider!r} is not available here (available: {available})"

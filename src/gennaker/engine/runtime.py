@@ -17,7 +17,7 @@ from gennaker.model.status import ExecutionStatus
 from gennaker.store.executions import ExecutionNotFound
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class HandlerContext:
     """One transaction's worth of engine work."""
 
     conn: Connection
-    services: Services
+    services: EngineServices
     now_ms: int
     pushes: list[Push] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)

@@ -21,11 +21,14 @@ from gennaker.expressions.api import (
 )
 from gennaker.expressions.compiler import CompiledExpression, compile_expression
 from gennaker.expressions.context import (
+    BeanView,
     EvaluationContext,
     HelperFunction,
     PipelineIdLookup,
     StageView,
+    TaskView,
     UrlFetcher,
+    bean_key,
     build_root,
     pipeline_start_root,
 )
@@ -42,6 +45,7 @@ from gennaker.expressions.summary import (
 from gennaker.expressions.templates import Template, compile_template
 
 __all__ = [
+    "BeanView",
     "DEFAULT_LIMITS",
     "SUMMARY_KEY",
     "CompiledExpression",
@@ -55,8 +59,10 @@ __all__ = [
     "Limits",
     "PipelineIdLookup",
     "StageView",
+    "TaskView",
     "Template",
     "UrlFetcher",
+    "bean_key",
     "build_root",
     "compile_expression",
     "compile_template",

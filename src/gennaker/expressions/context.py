@@ -4,14 +4,13 @@ id lookups, the clock, the limits)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from gennaker.clock import Clock, SystemClock
-from gennaker.expressions.limits import DEFAULT_LIMITS, Limits
-from gennaker.expressions.objects import is_sequence
+from gennaker.expressions.bounds import DEFAULT_LIMITS, Limits
 
 
 class UrlFetcher(Protocol):
@@ -63,33 +62,84 @@ class EvaluationContext:
         return found if isinstance(found, Mapping) else None
 
 
-class StageView(Mapping[str, Any]):
-    """A stage mapping plus the ``hasSucceeded`` / ``hasFailed`` getters Spinnaker's stage has."""
+def bean_key(name: object) -> str | None:
+    """The key a Java-bean property name also reads: ``Status`` -> ``status``. Orca's execution,
+    stage and task are Java objects, and SpEL's ReflectivePropertyAccessor finds ``getStatus()``
+    for both ``status`` and ``Status`` (a name whose first two letters are capitals, ``URL``, is
+    kept as Java's Introspector keeps it)."""
+    if not isinstance(name, str) or not name or not name[0].isupper():
+        return None
+    if len(name) > 1 and name[1].isupper():
+        return None
+    return name[0].lower() + name[1:]
 
-    __slots__ = ("_stage",)
+
+class BeanView(Mapping[str, Any]):
+    """A JSON object read as the Java bean it stands for: a capitalised property name falls back
+    to the JSON key (``Status`` reads ``status``). Iteration and length are the object's own."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = data
+
+    def _lookup(self, key: str) -> Any:
+        return self._data[key]
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._lookup(key)
+        except KeyError:
+            alt = bean_key(key)
+            if alt is None:
+                raise
+            return self._lookup(alt)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class TaskView(BeanView):
+    """A task of a stage (Orca's TaskExecution)."""
+
+    __slots__ = ()
+
+
+class StageView(BeanView):
+    """A stage mapping plus the ``hasSucceeded`` / ``hasFailed`` getters Spinnaker's stage has;
+    its tasks read as TaskViews."""
+
+    __slots__ = ()
 
     _EXTRA = ("hasSucceeded", "hasFailed", "status")
 
     def __init__(self, stage: Mapping[str, Any]) -> None:
-        self._stage = stage
+        super().__init__(stage._data if isinstance(stage, StageView) else stage)
 
-    def __getitem__(self, key: str) -> Any:
+    def _lookup(self, key: str) -> Any:
+        stage = self._data
         if key == "hasSucceeded":
-            return self._stage.get("status") == "SUCCEEDED"
+            return stage.get("status") == "SUCCEEDED"
         if key == "hasFailed":
-            return self._stage.get("status") == "TERMINAL"
+            return stage.get("status") == "TERMINAL"
         if key == "status":
-            return self._stage.get("status", "NOT_STARTED")
-        return self._stage[key]
+            return stage.get("status", "NOT_STARTED")
+        value = stage[key]
+        if key == "tasks" and isinstance(value, list):
+            return [TaskView(t) if isinstance(t, Mapping) else t for t in value]
+        return value
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._stage
+        yield from self._data
         for key in self._EXTRA:
-            if key not in self._stage:
+            if key not in self._data:
                 yield key
 
     def __len__(self) -> int:
-        return len(self._stage) + sum(1 for key in self._EXTRA if key not in self._stage)
+        return len(self._data) + sum(1 for key in self._EXTRA if key not in self._data)
 
 
 class RootMapping(Mapping[str, Any]):
@@ -131,7 +181,8 @@ def _scm_info(context: Mapping[str, Any], trigger: Mapping[str, Any] | None) -> 
         build_info = trigger.get("buildInfo")
         if isinstance(build_info, Mapping):
             scm = build_info.get("scm") or []
-    if is_sequence(scm):
+    # Not objects.is_sequence: objects sits above this module (it types its methods with Env).
+    if isinstance(scm, Sequence) and not isinstance(scm, (str, bytes, bytearray)):
         if len(scm) >= 2:
             for entry in scm:
                 branch = entry.get("branch") if isinstance(entry, Mapping) else None

@@ -82,9 +82,38 @@ def _method(name: str, count: int, fn: Any) -> Method:
     return method
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _signed64(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def as_long(value: Any, what: str = "argument") -> int:
+    """A ``long`` argument: Spring converts ints (and numeric strings) to long; outside Java's long
+    range it is an error, as Java's conversion would be."""
+    number = as_int(value, what)
+    if not LONG_RANGE[0] <= number <= LONG_RANGE[1]:
+        raise ExpressionError(f"EL1001E: Type conversion problem, cannot convert {number} to long ({what})")
+    return number
+
+
+def new_uuid(most: Any, least: Any) -> JUUID:
+    """``new UUID(long mostSigBits, long leastSigBits)``."""
+    high = as_long(most, "mostSigBits") & _MASK64
+    low = as_long(least, "leastSigBits") & _MASK64
+    return JUUID(uuid.UUID(int=(high << 64) | low))
+
+
 JUUID.methods = MappingProxyType(
     {
         "toString": _method("toString", 0, lambda u: u.java_str()),
+        "getMostSignificantBits": _method(
+            "getMostSignificantBits", 0, lambda u: _signed64(u.value.int >> 64)
+        ),
+        "getLeastSignificantBits": _method(
+            "getLeastSignificantBits", 0, lambda u: _signed64(u.value.int & _MASK64)
+        ),
         "equals": _method("equals", 1, lambda u, o: isinstance(o, JUUID) and o.value == u.value),
         "version": _method("version", 0, lambda u: u.value.version or 0),
         "compareTo": _method(

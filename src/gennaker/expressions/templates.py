@@ -103,19 +103,28 @@ def _compile_template(text: str, max_length: int, max_depth: int) -> Template:
     return Template(tuple(parts))
 
 
+# The length limit applies to each ``${...}`` on its own, as Spring checks each expression it
+# extracts from a template (SpelExpressionParser.checkExpressionLength): literal text around the
+# expressions does not count (compile_expression enforces it). Long texts are parsed without the
+# cache, so it cannot hold thousands of large documents.
+_CACHED_TEXT = 65_536
+
+
+def _template(text: str, max_length: int, max_depth: int) -> Template:
+    if len(text) > _CACHED_TEXT:
+        return _compile_template.__wrapped__(text, max_length, max_depth)
+    return _compile_template(text, max_length, max_depth)
+
+
 def compile_template(text: str, *, max_length: int = DEFAULT_LIMITS.max_expression_length) -> Template:
     """Parse a template string once (cached by text)."""
-    if len(text) > max_length:
-        raise LimitExceeded(f"expression longer than {max_length} characters")
-    return _compile_template(text, max_length, DEFAULT_LIMITS.max_depth)
+    return _template(text, max_length, DEFAULT_LIMITS.max_depth)
 
 
 def template_for(text: str, ctx: EvaluationContext) -> Template:
     """``compile_template`` with the context's limits."""
     limits = ctx.limits
-    if len(text) > limits.max_expression_length:
-        raise LimitExceeded(f"expression longer than {limits.max_expression_length} characters")
-    return _compile_template(text, limits.max_expression_length, limits.max_depth)
+    return _template(text, limits.max_expression_length, limits.max_depth)
 
 
 def plain_result(ctx: EvaluationContext, value: Any) -> Any:

@@ -27,6 +27,8 @@ from gennaker.expressions.jlang import (
     JUUID,
     LONG_RANGE,
     JRandom,
+    as_long,
+    new_uuid,
     number_arg,
     parse_java_double,
     parse_java_int,
@@ -304,7 +306,7 @@ def _new(fn: Callable[..., Any], counts: tuple[int, ...], needs_env: bool = Fals
 
 
 def _new_date(env: Env, ms: Any = None) -> jt.JDate:
-    return jt.JDate(jtm.now_ms(env) if ms is None else as_int(ms))
+    return jt.JDate(jtm.now_ms(env) if ms is None else as_long(ms))
 
 
 def _types() -> dict[str, TypeRef]:
@@ -324,8 +326,8 @@ def _types() -> dict[str, TypeRef]:
          _new(_boolean_value_of, (1,))),
         ("java.lang.String", STRING, {}, _new(lambda v="": v if isinstance(v, str) else to_java_string(v), (0, 1))),
         ("java.util.UUID", {"randomUUID": _s("randomUUID", (0,), lambda: JUUID(uuid.uuid4())),
-                            "fromString": _s("fromString", (1,), uuid_from_string)}, {}, None),
-        ("java.util.Random", {}, {}, _new(lambda seed=None: JRandom(None if seed is None else as_int(seed)), (0, 1))),
+                            "fromString": _s("fromString", (1,), uuid_from_string)}, {}, _new(new_uuid, (2,))),
+        ("java.util.Random", {}, {}, _new(lambda seed=None: JRandom(None if seed is None else as_long(seed)), (0, 1))),
         ("java.util.Date", {}, {}, _new(_new_date, (0, 1), needs_env=True)),
         ("java.text.SimpleDateFormat", {}, {}, new_simple_date_format),
         ("java.net.URLEncoder", {"encode": _s("encode", (1, 2), _url_encode)}, {}, None),

@@ -11,6 +11,7 @@ one), ``locks`` and stage ``retry`` (see ARCHITECTURE.md, "Additions").
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from gennaker.errors import FieldError, InvalidInput
@@ -26,6 +27,24 @@ from gennaker.model.pipeline_graph import check_stage_graph
 Json = dict[str, Any]
 #: Answers whether a stage type (or alias) names a registered stage.
 StageTypeCheck = Callable[[str], bool]
+#: Why a stage type cannot use a cloud provider here, or None when it can.
+ProviderCheck = Callable[[str, str], "str | None"]
+
+#: Gennaker's opt-in pipeline (and template) field: ``true`` saves a config whose stage types or
+#: cloud providers are not configured here (a config meant for another installation); it still
+#: fails when it runs here.
+ALLOW_UNAVAILABLE = "allowUnavailableStages"
+#: Stage fields that name the cloud provider a stage runs on.
+PROVIDER_FIELDS = ("cloudProvider", "cloudProviderType")
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What is configured here, for the checks made when a config is saved."""
+
+    has_stage: StageTypeCheck
+    provider_problem: ProviderCheck
+
 
 #: refIds given to linear ``finally`` stages: ``finally-0``, ``finally-1``... Main stages get
 #: ``0``, ``1``... (as Orca does), so the two sequences never meet.
@@ -39,16 +58,28 @@ def validate_pipeline(
     require_name: bool = True,
     require_application: bool = True,
     known_stage_type: StageTypeCheck | None = None,
+    availability: Availability | None = None,
 ) -> list[FieldError]:
-    """Every problem of a pipeline config, each with its JSON path; empty when it is valid."""
+    """Every problem of a pipeline config, each with its JSON path; empty when it is valid.
+
+    ``known_stage_type`` refuses unknown stage types (at run time). ``availability`` is the check
+    made when a config is saved: unknown stage types and cloud providers not configured here,
+    each naming the stage's refId, unless the config sets ``allowUnavailableStages: true``."""
     if not isinstance(config, dict):
         return [FieldError("$", "a pipeline config must be a JSON object")]
     errors: list[FieldError] = []
     _check_text(config, "name", require_name, errors)
     _check_text(config, "application", require_application, errors)
+    if config.get(ALLOW_UNAVAILABLE) not in (None, True, False):
+        errors.append(FieldError(f"$.{ALLOW_UNAVAILABLE}", "must be true or false"))
+    if availability is not None and config.get(ALLOW_UNAVAILABLE) is True:
+        availability = None
     linear = assign_linear_ref_ids(config)
     main = _stages(linear, "stages", known_stage_type, errors, required=True)
     final = _stages(linear, "finally", known_stage_type, errors, required=False)
+    if availability is not None:
+        for path, stage in [*main, *final]:
+            errors.extend(stage_availability(stage, path, availability))
     # A templated pipeline's stages are spliced into the template's graph when it is planned, so
     # their edges can only be checked on the planned pipeline.
     if config.get("type") != TEMPLATED_PIPELINE:
@@ -58,6 +89,30 @@ def validate_pipeline(
     check_notifications(config.get("notifications"), "$.notifications", errors)
     check_locks(config.get("locks"), "$.locks", errors)
     return errors
+
+
+def stage_availability(stage: Json, path: str, availability: Availability) -> list[FieldError]:
+    """The save-time problems of one stage: an unknown stage type, a cloud provider not configured."""
+    hint = f"; set {ALLOW_UNAVAILABLE}: true on the config to save it for another installation"
+    who = f"stage {stage.get('refId')!r}"
+    stage_type = stage.get("type")
+    alias = stage.get("alias")
+    if isinstance(alias, str) and alias:
+        if not availability.has_stage(alias):
+            return [FieldError(f"{path}.alias", f"{who}: unknown stage type '{alias}'{hint}")]
+        return []
+    if not isinstance(stage_type, str) or not stage_type.strip():
+        return []
+    if not availability.has_stage(stage_type):
+        return [FieldError(f"{path}.type", f"{who}: unknown stage type '{stage_type}'{hint}")]
+    for key in PROVIDER_FIELDS:
+        provider = stage.get(key)
+        if not isinstance(provider, str) or not provider.strip() or "${" in provider:
+            continue
+        problem = availability.provider_problem(stage_type, provider)
+        if problem is not None:
+            return [FieldError(f"{path}.{key}", f"{who}: {problem}{hint}")]
+    return []
 
 
 def check_pipeline(

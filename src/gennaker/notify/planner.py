@@ -2,7 +2,8 @@
 notifications): the dispatcher calls ``plan`` for every event, and each matching notification
 becomes a delivery row.
 
-Pipeline-level notifications (the execution's ``notifications`` and its trigger's) answer
+Pipeline-level notifications (the execution's ``notifications``, its trigger's and, for pipelines,
+the application's ``pipeline.*`` notifications merged as Orca merges them) answer
 ``pipeline.starting``, ``pipeline.complete`` and ``pipeline.failed``. A stage's ``notifications``
 (only when it says ``sendNotifications: true``) answer ``stage.starting``, ``stage.complete`` and
 ``stage.failed``, and for a ``manualJudgment`` stage also ``manualJudgment`` (it starts waiting;
@@ -18,10 +19,13 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gennaker.events import EventRecord
-from gennaker.model.execution import Execution, Stage
+from gennaker.model.execution import PIPELINE, Execution, Stage
 from gennaker.notify import deliveries
+from gennaker.store.app_notifications import merge_into_pipeline, pipeline_notifications
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from gennaker.services import Services
 
 log = logging.getLogger(__name__)
@@ -104,12 +108,15 @@ def _custom_text(
         return text
 
 
-def _entries(execution: Execution, stage: Stage | None, when: str) -> list[tuple[str, int, Json]]:
+def _entries(
+    execution: Execution, stage: Stage | None, when: str, application: list[Json]
+) -> list[tuple[str, int, Json]]:
     if when in PIPELINE_WHENS:
         found: list[tuple[str, int, Json]] = []
         for origin, items in (
             ("pipeline", execution.notifications),
             ("trigger", execution.trigger.get("notifications")),
+            ("application", application),
         ):
             if isinstance(items, list):
                 found += [(origin, i, e) for i, e in enumerate(items) if isinstance(e, dict)]
@@ -139,8 +146,9 @@ def plan(services: Services, event: EventRecord, load: Callable[[str], Execution
     now = services.clock.now_ms()
     queued = 0
     with services.db.transaction() as conn:
+        application = _application_entries(services, conn, execution) if stage is None else []
         for when in whens(event.type, stage):
-            for origin, index, entry in _entries(execution, stage, when):
+            for origin, index, entry in _entries(execution, stage, when, application):
                 if not wants(entry, when):
                     continue
                 body = delivery_body(services, entry, when, execution, stage, event.id)
@@ -151,6 +159,18 @@ def plan(services: Services, event: EventRecord, load: Callable[[str], Execution
                     event_type=when, body=body, now=now,
                 )  # fmt: skip
     return queued
+
+
+def _application_entries(services: Services, conn: Connection, execution: Execution) -> list[Json]:
+    """The application's pipeline notifications this pipeline gets (Orca adds them to every
+    PIPELINE execution of the application when it starts and ends; orchestrations get none)."""
+    if execution.type != PIPELINE:
+        return []
+    stored = services.app_notifications.get(conn, execution.application)
+    if not stored:
+        return []
+    own = [e for e in execution.notifications if isinstance(e, dict)]
+    return merge_into_pipeline(own, pipeline_notifications(stored))
 
 
 def wants(entry: Mapping[str, Any], when: str) -> bool:

@@ -1,11 +1,15 @@
 """``checkPreconditions``: one parallel synthetic child per entry of ``preconditions``, named
-"Check precondition (<type>)", each carrying the precondition's keys in its context. A child fails
-by its own ``failPipeline`` (default true: TERMINAL, which fails the parent; false: STOPPED, which
-halts the branch), so each precondition chooses what its failure means.
+"Check precondition (<type>)". As Orca's ``CheckPreconditionsStage.parallelContexts`` builds it,
+each child starts from a copy of its parent's context (minus ``preconditions`` and the engine's
+own control keys) with the precondition's keys on top, so an expression can read the parent
+stage's fields. A child fails by its ``failPipeline`` (the precondition's, else the parent's,
+default true: TERMINAL, which fails the parent; false: STOPPED, which halts the branch).
 
 Types:
   ``expression``  ``context.expression`` (default "false"), written without ``${}``; passes iff it
-                  evaluates to true or "true". The result is stored as ``context.expressionResult``.
+                  evaluates to true or "true". The result is stored as ``context.expressionResult``
+                  (an expression that fails to evaluate: its text, without ``${ }``, as Orca's
+                  ExpressionPreconditionTask stores it).
   ``stageStatus`` ``context.stageName`` and ``context.stageStatus``: passes iff the stage of that
                   name has that status (any case); a missing stage is an error.
   ``clusterSize`` ``context.{cluster, credentials, regions, comparison (<, <=, ==, >=, >; default
@@ -17,6 +21,7 @@ Types:
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from gennaker.engine.contracts import BaseStage, BaseTask, SyntheticStageSpec, TaskResult, TaskRun, TaskSpec
@@ -28,8 +33,26 @@ from gennaker.stages.cloud.support import BadStage, fresh_server_groups, provide
 STAGE_TYPE = "checkPreconditions"
 _TYPE_KEY = "preconditionType"
 SUPPORTED = ("expression", "stageStatus", "clusterSize")
-_INHERITED = ("cluster", "regions", "credentials", "cloudProvider", "moniker")
 _COMPARISONS = {"<": int.__lt__, "<=": int.__le__, "==": int.__eq__, ">=": int.__ge__, ">": int.__gt__}
+#: Parent keys a check does not inherit: what it checks, and what the engine acts on for the
+#: parent itself (its retries, window, enablement, notifications and bookkeeping).
+_NOT_INHERITED = frozenset(
+    {
+        "preconditions",
+        "expressionEvaluationSummary",
+        "exception",
+        "retry",
+        "stageEnabled",
+        "restrictExecutionDuringTimeWindow",
+        "restrictedExecutionWindow",
+        "sendNotifications",
+        "notifications",
+        "afterStagesPlanned",
+        "beforeStagePlanningFailed",
+    }
+)
+#: Orca copies these of the parent into each precondition's own ``context`` when it lacks them.
+_INTO_CONTEXT = ("cluster", "regions", "credentials", "zones")
 
 
 def _is_check(stage: Stage) -> bool:
@@ -81,6 +104,8 @@ class CheckPreconditionTask(BaseTask):
         else:  # already evaluated by the stage-context pass (the user wrote ${...})
             result = expression
         shown = _text(result)
+        if isinstance(result, str) and result.startswith("${") and result.endswith("}"):
+            shown = result[2:-1]  # failed to evaluate: Orca keeps the text without its ${ }
         context = {"context": {**settings, "expressionResult": shown}, "expressionResult": shown}
         if _passes(result):
             return TaskResult.succeeded(context)
@@ -167,21 +192,21 @@ class CheckPreconditionsStage(BaseStage):
         if _is_check(stage):
             return []
         specs = []
+        base = {k: v for k, v in stage.context.items() if k not in _NOT_INHERITED}
         for entry in stage.context.get("preconditions") or []:
             if not isinstance(entry, dict):
                 continue
             kind = str(entry.get("type") or "expression")
-            context = {k: v for k, v in entry.items() if k != "type"}
+            context = copy.deepcopy(base)
+            context.update({k: v for k, v in entry.items() if k != "type"})
             context[_TYPE_KEY] = kind
-            context["context"] = dict(entry["context"]) if isinstance(entry.get("context"), dict) else {}
-            if kind == "clusterSize":
-                for key in _INHERITED:
-                    if context["context"].get(key) in (None, "", []) and stage.context.get(key) not in (
-                        None,
-                        "",
-                    ):
-                        context["context"][key] = stage.context[key]
-            context["failPipeline"] = as_bool(entry.get("failPipeline"), True)
+            own = dict(entry["context"]) if isinstance(entry.get("context"), dict) else {}
+            wanted = (*_INTO_CONTEXT, "cloudProvider", "moniker") if kind == "clusterSize" else _INTO_CONTEXT
+            for key in wanted:
+                if key not in own and key in base:
+                    own[key] = copy.deepcopy(base[key])
+            context["context"] = own
+            context["failPipeline"] = as_bool(entry.get("failPipeline", base.get("failPipeline")), True)
             specs.append(
                 SyntheticStageSpec(STAGE_TYPE, f"Check precondition ({kind})", context, chained=False)
             )

@@ -30,7 +30,7 @@ from gennaker.model.status import ExecutionStatus as S
 from gennaker.stages._common import ATTEMPT_ID, as_bool, exception, failed, new_attempt
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 _POLL_MS = 15_000
 _FAILED = (S.TERMINAL, S.STOPPED)
@@ -59,12 +59,12 @@ def _trimmed(execution: Execution) -> dict[str, Any]:
     return data
 
 
-def _load_config(services: Services, config_id: str) -> dict[str, Any] | None:
+def _load_config(services: EngineServices, config_id: str) -> dict[str, Any] | None:
     with services.db.read() as conn:
         return services.pipelines.find(conn, config_id)
 
 
-def _load_execution(services: Services, execution_id: str) -> Execution | None:
+def _load_execution(services: EngineServices, execution_id: str) -> Execution | None:
     with services.db.read() as conn:
         return services.executions.find(conn, execution_id)
 
@@ -198,7 +198,7 @@ class PipelineStage(BaseStage):
         return True
 
     async def cancel(
-        self, execution: Execution, stage: Stage, services: Services
+        self, execution: Execution, stage: Stage, services: EngineServices
     ) -> Mapping[str, Any] | None:
         """Cancel the child if it is still running."""
         child_id = stage.context.get("executionId")

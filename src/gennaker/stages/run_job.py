@@ -25,7 +25,7 @@ from gennaker.model.execution import Execution, Stage
 from gennaker.stages._common import failed
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 PREFIX = "runJob_"
 
@@ -43,14 +43,13 @@ class UnsupportedRunJobTask(BaseTask):
         self.registry = registry
 
     async def execute(self, run: TaskRun) -> TaskResult:
-        """Say which providers there are."""
+        """Say which providers there are (the message a save of the pipeline gives too)."""
         provider = run.context.get("cloudProvider")
-        available = ", ".join(_providers(self.registry)) or "none"
         if not provider:
+            available = ", ".join(_providers(self.registry)) or "none"
             return failed(f"runJob needs cloudProvider (available here: {available})")
-        return failed(
-            f"runJob with cloudProvider {provider!r} is not available here (available: {available})"
-        )
+        problem = self.registry.provider_problem("runJob", str(provider))
+        return failed(problem or f"runJob with cloudProvider {provider!r} could not be planned")
 
 
 class RunJobStage(BaseStage):
@@ -105,7 +104,7 @@ class RunJobStage(BaseStage):
         return True
 
     async def cancel(
-        self, execution: Execution, stage: Stage, services: Services
+        self, execution: Execution, stage: Stage, services: EngineServices
     ) -> Mapping[str, Any] | None:
         """The provider's cancel."""
         target = self._target(stage)

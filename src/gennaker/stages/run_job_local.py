@@ -49,7 +49,7 @@ from gennaker.stages.run_job_process import (
 from gennaker.stages.run_job_properties import BadPropertyLine, parse_properties
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 DEFAULT_RUNTIME_LIMIT_MS = 2 * 3600 * 1000
 KILL_GRACE_S = 5.0
@@ -235,7 +235,7 @@ class LocalRunJobStage(BaseStage):
         return True
 
     async def cancel(
-        self, execution: Execution, stage: Stage, services: Services
+        self, execution: Execution, stage: Stage, services: EngineServices
     ) -> Mapping[str, Any] | None:
         """SIGTERM, then SIGKILL, the job's whole process group."""
         job = stage.context.get("localJob")
@@ -269,7 +269,7 @@ def _read_from(path: Path, offset: int, limit: int, ended: bool) -> tuple[str, i
 
 
 def read_logs(
-    services: Services,
+    services: EngineServices,
     execution_id: str,
     stage_id: str,
     offset: int = 0,

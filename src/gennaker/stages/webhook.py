@@ -37,7 +37,7 @@ from gennaker.stages.webhook_monitor import (
 from gennaker.stages.webhook_settings import WebhookSettings, webhook_settings
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 
 def status_url(context: Mapping[str, Any], url: str, answer: Answer) -> str:
@@ -163,7 +163,7 @@ def webhook_tasks(context: Mapping[str, Any]) -> list[TaskSpec]:
 
 
 async def call_cancel_endpoint(
-    execution: Execution, stage: Stage, services: Services, limits: WebhookSettings
+    execution: Execution, stage: Stage, services: EngineServices, limits: WebhookSettings
 ) -> Mapping[str, Any] | None:
     """Best-effort call of ``cancelEndpoint`` (errors are raised and recorded by the engine)."""
     context = services.evaluator.task_context(execution, stage)
@@ -207,7 +207,7 @@ class WebhookStage(BaseStage):
         return True
 
     async def cancel(
-        self, execution: Execution, stage: Stage, services: Services
+        self, execution: Execution, stage: Stage, services: EngineServices
     ) -> Mapping[str, Any] | None:
         """Call ``cancelEndpoint``."""
         return await call_cancel_endpoint(execution, stage, services, self.limits)

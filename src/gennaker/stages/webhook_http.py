@@ -22,7 +22,7 @@ from gennaker.outbound import FetchFailed, OutboundDenied, OutboundPolicy
 from gennaker.stages.webhook_settings import METHODS, WebhookSettings
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 
 class RequestFailed(Exception):
@@ -66,7 +66,7 @@ def policy_of(settings: Any) -> OutboundPolicy:
 
 
 def request_headers(
-    services: Services,
+    services: EngineServices,
     limits: WebhookSettings,
     execution: Execution,
     stage: Stage,

@@ -24,7 +24,7 @@ from gennaker.stages.webhook import call_cancel_endpoint, webhook_tasks
 from gennaker.stages.webhook_settings import PreconfiguredWebhook, WebhookSettings, webhook_settings
 
 if TYPE_CHECKING:
-    from gennaker.services import Services
+    from gennaker.engine.contracts import EngineServices
 
 ALIAS = "preconfiguredWebhook"
 _CORE = ("url", "customHeaders", "method", "payload")
@@ -103,7 +103,7 @@ class PreconfiguredWebhookStage(BaseStage):
         return True
 
     async def cancel(
-        self, execution: Execution, stage: Stage, services: Services
+        self, execution: Execution, stage: Stage, services: EngineServices
     ) -> Mapping[str, Any] | None:
         """Call ``cancelEndpoint``."""
         return await call_cancel_endpoint(execution, stage, services, self.limits)

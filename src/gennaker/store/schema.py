@@ -261,6 +261,80 @@ notification_deliveries = sa.Table(
     sa.Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
 )
 
+# -- Front50's projects and application notifications (gennaker.store.projects, .notifications) --
+
+# A project groups applications, clusters and pipelines for Deck's project dashboard; ``body`` is
+# Front50's Project JSON ({id, name, email, config: {applications, clusters, pipelineConfigs},
+# createTs, updateTs, lastModifiedBy}). Names are unique regardless of case, as Front50 checks.
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# Front50's application-level notifications ({application, email: [...], slack: [...], ...}), which
+# Orca adds to every pipeline of the application when the pipeline starts and ends.
+application_notifications = sa.Table(
+    "application_notifications",
+    metadata,
+    sa.Column("application", sa.String(255), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# Pipelines as code: what each gitops repository manages, its sync state and its sync history.
+gitops_managed = sa.Table(
+    "gitops_managed",
+    metadata,
+    sa.Column("repository", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    # "<application>/<pipeline name>" for pipelines, "<template id>:<tag>" for templates.
+    sa.Column("key", sa.String(600), primary_key=True),
+    sa.Column("config_id", sa.String(255), index=True),
+    sa.Column("file", sa.String(1000), nullable=False),
+    sa.Column("commit_sha", sa.String(64), nullable=False),
+)
+
+gitops_state = sa.Table(
+    "gitops_state",
+    metadata,
+    sa.Column("repository", sa.String(100), primary_key=True),
+    sa.Column("requested_at", sa.BigInteger),
+    sa.Column("last_attempt_at", sa.BigInteger),
+    sa.Column("last_commit", sa.String(64)),
+    sa.Column("last_status", sa.String(20)),
+)
+
+gitops_syncs = sa.Table(
+    "gitops_syncs",
+    metadata,
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("repository", sa.String(100), nullable=False, index=True),
+    sa.Column("commit_sha", sa.String(64)),
+    sa.Column("author", sa.String(500)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(100), nullable=False),
+    sa.Column("changes", sa.Text, nullable=False),
+    sa.Column("errors", sa.Text, nullable=False),
+)
+
+gitops_policies = sa.Table(
+    "gitops_policies",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("repository", sa.String(100), nullable=False),
+    sa.Column("file", sa.String(1000), nullable=False),
+    sa.Column("commit_sha", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
 # Cloud provider operations (Clouddriver's tasks): one row per operation id, written before the
 # operation acts, so a repeated request with the same id returns the recorded result instead of
 # acting twice, and an operation interrupted by a crash is resumed under the same id.

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from gennaker import events
 from gennaker.errors import GennakerError
 from gennaker.model.artifacts import artifact_matches
+from gennaker.templates.plan import TemplatePlanner, is_templated
 
 if TYPE_CHECKING:
     from gennaker.services import Services
@@ -76,10 +77,36 @@ def candidates(configs: Sequence[Json], trigger_type: str) -> Iterator[Candidate
                 yield Candidate(config, trigger, index)
 
 
+def triggerable_configs(services: Services, conn: Connection) -> list[Json]:
+    """Configs not disabled that have an enabled trigger. A templated pipeline's triggers are its
+    planned ones (the template's, inherited, and its own), as Echo asks Orca to plan them; one that
+    no longer plans (its template gone, say) cannot be triggered and is logged."""
+    planner = TemplatePlanner(services.templates)
+    found: list[Json] = []
+    for config in services.pipelines.list_all(conn):
+        if config.get("disabled") is True:
+            continue
+        if is_templated(config):
+            try:
+                planned, _ = planner.plan(conn, config)
+            except GennakerError as exc:
+                log.warning("templated pipeline %s cannot be triggered: %s", config.get("id"), exc)
+                continue
+            config = {
+                **config,
+                "triggers": planned.get("triggers") or [],
+                "expectedArtifacts": planned.get("expectedArtifacts") or [],
+            }
+        triggers = config.get("triggers")
+        if isinstance(triggers, list) and any(isinstance(t, dict) and is_enabled(t) for t in triggers):
+            found.append(config)
+    return found
+
+
 def load_candidates(services: Services, trigger_type: str) -> list[Candidate]:
     """Read the triggerable pipelines and return the enabled triggers of one type."""
     with services.db.read() as conn:
-        configs = services.pipelines.list_triggerable(conn)
+        configs = triggerable_configs(services, conn)
     return list(candidates(configs, trigger_type))
 
 

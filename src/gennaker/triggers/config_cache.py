@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from gennaker.store.schema import pipeline_configs as cfg_t
-from gennaker.triggers.common import Candidate, candidates
+from gennaker.store.schema import pipeline_templates as tpl_t
+from gennaker.triggers.common import Candidate, candidates, triggerable_configs
 
 if TYPE_CHECKING:
     from gennaker.services import Services
@@ -29,15 +30,17 @@ class ConfigCache:
     def configs(self) -> list[dict[str, Any]]:
         """Every pipeline config that is not disabled and has an enabled trigger."""
         with self.services.db.read() as conn:
-            fingerprint = tuple(
-                conn.execute(
+            # Templates count too: a templated pipeline inherits its template's triggers.
+            fingerprint = (
+                *conn.execute(
                     sa.select(
                         sa.func.count(), sa.func.max(cfg_t.c.updated_at), sa.func.sum(cfg_t.c.revision)
                     ).where(cfg_t.c.kind == "pipeline")
-                ).one()
+                ).one(),
+                *conn.execute(sa.select(sa.func.count(), sa.func.max(tpl_t.c.updated_at))).one(),
             )
             if fingerprint != self._fingerprint:
-                self._configs = self.services.pipelines.list_triggerable(conn)
+                self._configs = triggerable_configs(self.services, conn)
                 self._fingerprint = fingerprint
         return self._configs
 

@@ -7,6 +7,7 @@ others:
 - ``igor.docker``: poll the Docker registries that are due (under a lease);
 - ``echo.dispatcher``: walk the event outbox, starting pipeline-triggered pipelines and queueing
   notifications (under a lease);
+- ``gennaker.gitops``: sync the gitops repositories that are due or asked for (under a lease);
 - send the notifications that are due (no lease: deliveries are claimed row by row, so every
   scheduler process may send);
 - run the cloud providers' agents that are due (each under its own lease: the local provider's
@@ -30,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from gennaker.events import EventRecord
+from gennaker.gitops import state as gitops_state
+from gennaker.gitops.sync import Gitops
 from gennaker.model.execution import Execution
 from gennaker.notify import planner
 from gennaker.notify.sender import NotificationSender
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LEASE_TTL_MS = 30_000
 INTERVAL_S = 1.0
-ROLES = ("echo.cron", "igor.docker", "echo.dispatcher")
+ROLES = ("echo.cron", "igor.docker", "echo.dispatcher", "gennaker.gitops")
 
 
 def default_holder() -> str:
@@ -76,6 +79,7 @@ class Scheduler:
         self.sender = NotificationSender(services)
         self.dispatcher = Dispatcher(services, [self._pipeline_triggers, self._notifications])
         self.agents = AgentRunner(services.clouddriver, services.db, services.clock, self.holder)
+        self.gitops = Gitops(services)
         self.leases = {
             name: RoleLease(services.db, services.clock, name, self.holder, ttl_ms=lease_ttl_ms)
             for name in ROLES
@@ -102,7 +106,16 @@ class Scheduler:
         )
         done["notifications"] = await self._guard("notifications", self.sender.run_once)
         done["agents"] = await self._guard("agents", self.agents.run_once)
+        if self.gitops.settings.repositories:
+            done["gitops"] = await self._role("gennaker.gitops", lambda: asyncio.to_thread(self._gitops))
         return done
+
+    def _gitops(self) -> int:
+        with self.services.db.read() as conn:
+            names = gitops_state.due(conn, self.gitops.settings, self.services.clock.now_ms())
+        for name in names:
+            self.gitops.sync(name, reason="scheduled")
+        return len(names)
 
     def _cron(self) -> int:
         return len(self.cron.tick(self.configs.candidates("cron")))

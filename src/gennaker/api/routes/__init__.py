@@ -12,6 +12,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.pipeline_configs",
     "gennaker.api.routes.strategies",
     "gennaker.api.routes.templates",
+    "gennaker.api.routes.gitops",
+    "gennaker.api.routes.policies",
     "gennaker.api.routes.expressions",
     "gennaker.api.routes.triggering",
     "gennaker.api.routes.executions",
@@ -23,4 +25,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.events",
     "gennaker.api.routes.credentials",
     "gennaker.api.routes.infrastructure",
+    "gennaker.api.routes.projects",
+    "gennaker.api.routes.notifications",
+    "gennaker.api.routes.search",
+    "gennaker.api.routes.capabilities",
 )

@@ -120,6 +120,9 @@ async def evaluate_variables(
         requisite_stage_ref_ids=csv(requisiteStageRefIds) or [],
     )
     execution.stages.append(probe)
-    values, summary = services.evaluator.evaluate_variables(execution, probe, variables)
-    result = [{**v, "value": values.get(str(v["key"]), v.get("value"))} for v in variables]
+    # As Orca's ExpressionUtils.evaluateVariables: the stage's own evaluation, whose v4 variables
+    # carry their sourceValue and evaluated description (null when there is none).
+    result, summary = services.evaluator.evaluate_variable_list(execution, probe, variables)
+    if execution.spel_evaluator == "v4":
+        result = [{**v, "description": v.get("description")} if isinstance(v, dict) else v for v in result]
     return json_response({"result": result, "detail": summary or None})

@@ -1,17 +1,22 @@
 """Pipeline configs (Front50 through Gate): list, get, save (create or update by id), validate,
-delete, revision history and restore."""
+delete, revision history and restore, and which of a config's triggers can fire here."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
-from gennaker.api.admin_jobs import check_config
+from gennaker.api.admin_jobs import availability, check_config, check_templated, guard_managed
 from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS, Valid
+from gennaker.api.policy_checks import check_save
+from gennaker.api.routes.webhooks import trigger_sources
 from gennaker.errors import FieldError, InvalidInput, NotFound
 from gennaker.model.pipeline import validate_pipeline
+from gennaker.services import Services
+from gennaker.triggers.docker_registry import docker_settings
+from gennaker.triggers.status import trigger_status
 
 router = APIRouter(tags=["pipeline configs"], responses=ERRORS)
 
@@ -56,6 +61,7 @@ def save_config(
     """Create a pipeline config, or update the one with this ``id``; returns the stored config.
 
     Invalid configs are refused with 400 and every problem's JSON path."""
+    check_save(services, config, kind="pipeline", user=user)
     with services.db.transaction() as conn:
         check_config(services, conn, config)
         return services.pipelines.save(conn, config, user=user, stale_check=staleCheck)
@@ -64,9 +70,12 @@ def save_config(
 @router.post("/pipelines/validate", response_model=Valid)
 def validate_config(config: ConfigBody, services: ServicesDep) -> Any:
     """Validate a pipeline config without saving it: 200 ``{valid: true}``, or 400 with the problems."""
-    errors = validate_pipeline(config, known_stage_type=services.registry.has_stage)
+    errors = validate_pipeline(config, availability=availability(services))
     if errors:
         raise InvalidInput("", errors)
+    with services.db.read() as conn:
+        check_templated(services, conn, config)
+    check_save(services, config, kind="pipeline", user=None)
     return {"valid": True}
 
 
@@ -75,8 +84,10 @@ def update_config(config_id: str, config: ConfigBody, services: ServicesDep, use
     """Update an existing pipeline config (the body's ``id``, if any, must be ``config_id``)."""
     if config.get("id") not in (None, "", config_id):
         raise InvalidInput("", [FieldError("$.id", f"must be {config_id!r}, the id in the path")])
+    check_save(services, config, kind="pipeline", user=user)
     with services.db.transaction() as conn:
         services.pipelines.get(conn, config_id)
+        guard_managed(services, conn, config_id=config_id)
         check_config(services, conn, config)
         return services.pipelines.save(conn, {**config, "id": config_id}, user=user)
 
@@ -85,6 +96,7 @@ def update_config(config_id: str, config: ConfigBody, services: ServicesDep, use
 def delete_config(application: str, name: str, services: ServicesDep) -> Response:
     """Delete a pipeline config (and its history) by application and name."""
     with services.db.transaction() as conn:
+        guard_managed(services, conn, application=application, name=name)
         if not services.pipelines.delete_by_name(conn, application, name):
             raise NotFound(f"No pipeline found with application {application}, name {name}")
     return Response(status_code=204)
@@ -125,4 +137,30 @@ def restore_revision(
 ) -> Any:
     """Save an old version as the newest revision; returns the stored config."""
     with services.db.transaction() as conn:
+        guard_managed(services, conn, config_id=config_id)
         return services.pipelines.restore(conn, config_id, revision, user=user)
+
+
+def _trigger_status(request: Request, services: Services, config: dict[str, Any]) -> list[dict[str, Any]]:
+    webhook_types = trigger_sources(request, services).webhook_types
+    accounts = [a.name for a in docker_settings(services.settings).accounts]
+    return trigger_status(config, webhook_types, accounts)
+
+
+@router.get("/pipelineConfigs/{config_id}/triggerStatus", response_model=list[dict[str, Any]])
+def trigger_status_by_id(config_id: str, request: Request, services: ServicesDep) -> Any:
+    """Each trigger of the config: ``{index, type, enabled, active, reason}``; an inactive one
+    (a type with no source here, disabled, an unconfigured docker account) says why."""
+    with services.db.read() as conn:
+        config = services.pipelines.get(conn, config_id)
+    return _trigger_status(request, services, config)
+
+
+@router.get(
+    "/applications/{application}/pipelineConfigs/{name}/triggerStatus", response_model=list[dict[str, Any]]
+)
+def trigger_status_by_name(application: str, name: str, request: Request, services: ServicesDep) -> Any:
+    """``/pipelineConfigs/{id}/triggerStatus`` by application and pipeline name."""
+    with services.db.read() as conn:
+        config = services.pipelines.get_by_name(conn, application, name)
+    return _trigger_status(request, services, config)

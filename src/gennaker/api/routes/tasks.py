@@ -1,5 +1,5 @@
 """Gate's tasks: ``POST /tasks`` (ad-hoc orchestrations; administrative jobs run at once, see
-admin_jobs.py), ``GET /tasks/{id}``, cancel and delete."""
+admin_jobs.py), ``GET /tasks/{id}``, an application's tasks, cancel and delete."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from gennaker.api.admin_jobs import is_admin, is_admin_job, run_admin_jobs
-from gennaker.api.deps import ServicesDep, UserDep
+from gennaker.api.deps import ServicesDep, UserDep, csv
 from gennaker.api.models import ERRORS, Ref, TaskRequest, TaskView
 from gennaker.api.responses import json_response
 from gennaker.api.views import task_view
 from gennaker.errors import FieldError, InvalidInput, NotFound
 from gennaker.model.execution import ORCHESTRATION, Execution
+from gennaker.model.status import ExecutionStatus
 from gennaker.services import Services
 from gennaker.store.executions import ExecutionQuery
 
@@ -63,24 +64,6 @@ def submit_application_task(
     return _submit(request, services, user, application)
 
 
-@router.get("/applications/{application}/tasks", response_model=list[TaskView])
-def application_tasks(
-    application: str,
-    services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=1000, description="newest first, at most this many")] = 50,
-    statuses: Annotated[
-        str | None, Query(description="comma-separated statuses, e.g. RUNNING,TERMINAL")
-    ] = None,
-) -> Any:
-    """The application's ad-hoc tasks (Gate's ``GET /applications/{app}/tasks``), newest first:
-    what Deck's Tasks view lists, deploys and resizes from the infrastructure screens included."""
-    wanted = [s.strip().upper() for s in statuses.split(",") if s.strip()] if statuses else None
-    query = ExecutionQuery(application=application, type=ORCHESTRATION, statuses=wanted, limit=limit)
-    with services.db.read() as conn:
-        found = services.executions.search(conn, query)
-    return json_response([task_view(e) for e in found])
-
-
 def _orchestration(services: Services, task_id: str) -> Execution:
     with services.db.read() as conn:
         execution = services.executions.find(conn, task_id)
@@ -93,6 +76,33 @@ def _orchestration(services: Services, task_id: str) -> Execution:
 def get_task(task_id: str, services: ServicesDep) -> Any:
     """Gate's task view: status, merged variables, steps and the execution JSON."""
     return json_response(task_view(_orchestration(services, task_id)))
+
+
+@router.get("/applications/{application}/tasks", response_model=list[TaskView])
+def application_tasks(
+    application: str,
+    services: ServicesDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=3500, description="tasks per page")] = 3500,
+    statuses: Annotated[str | None, Query(description="comma-separated, e.g. RUNNING,SUCCEEDED")] = None,
+) -> Any:
+    """The application's recorded tasks (ORCHESTRATION executions), newest first, each in the task
+    view of ``GET /tasks/{id}`` (Orca's TaskController list)."""
+    wanted = [s.upper() for s in csv(statuses) or []]
+    known = {s.value for s in ExecutionStatus}
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise InvalidInput("", [FieldError("$.statuses", f"unknown status {', '.join(unknown)}")])
+    query = ExecutionQuery(
+        application=application,
+        type=ORCHESTRATION,
+        statuses=wanted or None,
+        limit=page * limit,
+    )
+    with services.db.read() as conn:
+        ids = services.executions.list_ids(conn, query)[(page - 1) * limit :]
+        executions = services.executions.load_many(conn, ids)
+    return json_response([task_view(e) for e in executions])
 
 
 @router.put("/tasks/{task_id}/cancel", status_code=202)

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from gennaker.api.admin_jobs import run_admin_jobs
+from gennaker.api.admin_jobs import check_templated, run_admin_jobs
 from gennaker.api.deps import ServicesDep, UserDep, csv
 from gennaker.api.models import ERRORS, Ref
 from gennaker.api.responses import json_response
+from gennaker.errors import FieldError, InvalidInput
 from gennaker.services import Services
+from gennaker.templates.plan import TemplatePlanner, is_templated
 
 router = APIRouter(prefix="/v2/pipelineTemplates", tags=["pipeline templates"], responses=ERRORS)
 
@@ -24,6 +26,23 @@ def list_templates(services: ServicesDep, scopes: Annotated[str | None, Query()]
     """Every tagged template version (with tag and digest), optionally only these scopes."""
     with services.db.read() as conn:
         return services.templates.list(conn, scopes=csv(scopes))
+
+
+@router.post("/plan", response_model=dict[str, Any])
+def plan(
+    config: Annotated[dict[str, Any], Body(description="a templated pipeline config")], services: ServicesDep
+) -> Any:
+    """The ordinary pipeline a templated pipeline config plans into (nothing is saved or run);
+    400 with every problem at its JSON path."""
+    if not is_templated(config):
+        raise InvalidInput(
+            "",
+            [FieldError("$.type", 'must be "templatedPipeline" (with schema "v2" and a template reference)')],
+        )
+    with services.db.read() as conn:
+        check_templated(services, conn, config)
+        planned, _ = TemplatePlanner(services.templates).plan(conn, config)
+    return planned
 
 
 @router.get("/versions", response_model=dict[str, list[dict[str, Any]]])

@@ -18,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from gennaker.gitops.webhook import on_git_delivery
 from gennaker.services import Services
 from gennaker.triggers import git, webhook
 from gennaker.triggers.git_payloads import SOURCES as GIT_SOURCES
@@ -64,7 +65,8 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def _registry(request: Request, services: Services) -> TriggerSourceRegistry:
+def trigger_sources(request: Request, services: Services) -> TriggerSourceRegistry:
+    """The app's trigger source registry (built on first use)."""
     registry = getattr(request.app.state, "trigger_sources", None)
     if not isinstance(registry, TriggerSourceRegistry):
         registry = build_registry(services)
@@ -88,7 +90,7 @@ def _event_id(type_: str, source: str, headers: dict[str, str], body: Any) -> st
 async def post_webhook(type_: str, source: str, request: Request) -> Response:
     """Match the event against every enabled trigger of its type and start what matches."""
     services = get_services(request)
-    registry = _registry(request, services)
+    registry = trigger_sources(request, services)
     kind = type_.lower()
     handler = registry.webhook_handler(kind)
     if handler is None:
@@ -118,10 +120,13 @@ async def post_webhook(type_: str, source: str, request: Request) -> Response:
         outcome = await asyncio.to_thread(handler, services, delivery)
     except git.SignatureRejected as exc:
         return _error(exc.status, exc.reason)
-    return JSONResponse(
-        {
-            "eventProcessed": outcome.processed,
-            "eventId": outcome.event_id,
-            "pipelines": [r.to_json() for r in outcome.results],
-        }
-    )
+    answer: dict[str, Any] = {
+        "eventProcessed": outcome.processed,
+        "eventId": outcome.event_id,
+        "pipelines": [r.to_json() for r in outcome.results],
+    }
+    if kind == "git":
+        synced = await asyncio.to_thread(on_git_delivery, services, delivery)
+        if synced:
+            answer["gitops"] = synced
+    return JSONResponse(answer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gennaker.engine import gates, graph
 from gennaker.engine import messages as m
+from gennaker.engine.ports import PolicyDecision
 from gennaker.engine.runtime import HandlerContext
 from gennaker.model.execution import Execution, Stage
 from gennaker.model.status import ExecutionStatus
@@ -105,3 +106,19 @@ def should_cancel(execution: Execution, stage: Stage) -> bool:
     if stage.is_finally:
         return bool(execution.state.get("finallyCanceled"))
     return execution.canceled or "outcome" in execution.state
+
+
+def policy_exception(denied: tuple[str, ...]) -> dict[str, object]:
+    """The stage exception for a policy refusal (Orca's exception shape, so Deck shows it)."""
+    errors = [f"denied by policy {message}" for message in denied]
+    return {"details": {"error": errors[0], "errors": errors}, "exceptionType": "PolicyDenied"}
+
+
+def record_policy_warnings(execution: Execution, decision: PolicyDecision) -> None:
+    """Keep a policy's warnings on the execution (``gennaker.policyWarnings``), each once."""
+    if not decision.warnings:
+        return
+    kept = execution.state.setdefault("policyWarnings", [])
+    for warning in decision.warnings:
+        if warning not in kept:
+            kept.append(warning)

@@ -18,7 +18,8 @@ def handle(ctx: HandlerContext, message: m.CompleteStage) -> None:
     if stage.status not in (S.RUNNING, S.NOT_STARTED):
         return
     status = graph.determine_status(execution, stage)
-    if _fails_on_expressions(stage):
+    if _fails_on_expressions(stage) or stage.context.get("policyDenied"):
+        # A policy's refusal is not softened by failPipeline/continuePipeline.
         status = S.TERMINAL
     registry = ctx.services.registry
     if status in (S.SUCCEEDED, S.FAILED_CONTINUE, S.SKIPPED, S.NOT_STARTED):

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from gennaker.engine import gates, graph
 from gennaker.engine import messages as m
-from gennaker.engine.handlers._common import release_execution, stage_message
+from gennaker.engine.handlers._common import (
+    policy_exception,
+    record_policy_warnings,
+    release_execution,
+    stage_message,
+)
 from gennaker.engine.runtime import HandlerContext
+from gennaker.model.execution import Execution
 from gennaker.model.status import ExecutionStatus
 
 S = ExecutionStatus
@@ -42,6 +48,11 @@ def handle(ctx: HandlerContext, message: m.StartExecution) -> None:
     execution.status = S.RUNNING
     execution.start_time = execution.start_time or ctx.now_ms
     execution.end_time = None
+    decision = ctx.services.policies.check_start(execution)
+    record_policy_warnings(execution, decision)
+    if decision.denied:
+        _refuse(ctx, execution, decision.denied)
+        return
     restart = execution.state.pop("pendingRestart", None)
     if restart:
         stage = execution.stage(str(restart.get("stageId")))
@@ -81,3 +92,17 @@ def _wait(ctx: HandlerContext, message: m.StartExecution, blocked: gates.Blocked
     gates.park(ctx, execution, blocked)
     ctx.save(execution)
     ctx.execution_event(execution, "pipeline.waiting", reason=blocked.reason)
+
+
+def _refuse(ctx: HandlerContext, execution: Execution, denied: tuple[str, ...]) -> None:
+    """A start policy refused: the execution ends TERMINAL before any stage runs, and its initial
+    stages carry the policies' messages."""
+    execution.status = S.TERMINAL
+    execution.end_time = ctx.now_ms
+    for stage in graph.initial_stages(execution):
+        stage.status = S.TERMINAL
+        stage.start_time = stage.end_time = ctx.now_ms
+        stage.context["exception"] = policy_exception(denied)
+    ctx.save(execution)
+    ctx.execution_event(execution, "pipeline.failed", reason="denied by policy")
+    release_execution(ctx, execution)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from gennaker.engine import graph, planning
 from gennaker.engine import messages as m
-from gennaker.engine.handlers._common import S, execution_message, should_cancel, stage_message, with_stage
+from gennaker.engine.handlers._common import (
+    S,
+    execution_message,
+    policy_exception,
+    record_policy_warnings,
+    should_cancel,
+    stage_message,
+    with_stage,
+)
 from gennaker.engine.registry import UnknownStageType, UnknownTaskType
 from gennaker.engine.runtime import HandlerContext
 from gennaker.model.execution import PIPELINE, STAGE_AFTER, STAGE_BEFORE, Execution, Stage
@@ -38,6 +46,16 @@ def handle(ctx: HandlerContext, message: m.StartStage) -> None:
     stage.status = S.RUNNING
     if stage.parent_stage_id is None:
         ctx.services.evaluator.evaluate_stage_context(execution, stage)
+    decision = ctx.services.policies.check_stage(execution, stage)
+    record_policy_warnings(execution, decision)
+    if decision.denied:
+        # Refused before it plans anything, so none of its tasks or synthetic stages runs.
+        stage.context["exception"] = policy_exception(decision.denied)
+        stage.context["policyDenied"] = list(decision.denied)
+        ctx.save(execution)
+        ctx.stage_event(execution, stage, "stage.starting")
+        ctx.push(stage_message(execution, stage, m.CompleteStage))
+        return
     try:
         planning.plan_stage(ctx.services.registry, execution, stage, ctx.now_ms)
     except (UnknownStageType, UnknownTaskType) as exc:
@@ -74,10 +92,18 @@ def _start_first_step(ctx: HandlerContext, execution: Execution, stage: Stage) -
 def _should_skip(ctx: HandlerContext, execution: Execution, stage: Stage) -> bool:
     if execution.type != PIPELINE or stage.parent_stage_id is not None:
         return False
+    # Orca's OptionalStageSupport.isOptional: only the ``expression`` type makes a stage optional,
+    # and a null or blank expression leaves it enabled; any other result but true skips it.
     enabled = stage.context.get("stageEnabled")
-    if not isinstance(enabled, dict) or "expression" not in enabled:
+    if not isinstance(enabled, dict):
         return False
-    return not ctx.services.evaluator.stage_enabled(execution, stage, enabled.get("expression"))
+    kind = enabled.get("type")
+    if not isinstance(kind, str) or kind.lower() != "expression":
+        return False
+    expression = enabled.get("expression")
+    if expression is None or (isinstance(expression, str) and not expression.strip()):
+        return False
+    return not ctx.services.evaluator.stage_enabled(execution, stage, expression)
 
 
 def _past_expiry(ctx: HandlerContext, stage: Stage) -> bool:

@@ -21,8 +21,13 @@ class BadStage(Exception):
 
 
 def clouddriver(run: TaskRun) -> Clouddriver:
-    """The providers, reached through the services (the engine knows nothing of them)."""
-    found: Clouddriver = run.services.clouddriver
+    """The providers, reached through the services the composition root built (the engine's
+    narrow EngineServices does not name them: the engine knows nothing of providers)."""
+    found = getattr(run.services, "clouddriver", None)
+    if not isinstance(found, Clouddriver):
+        raise BadStage(
+            "this Gennaker process has no cloud providers (gennaker.services.Services.clouddriver)"
+        )
     return found
 
 

@@ -1,0 +1,146 @@
+"""The policy engine: the configured rules, each evaluated by its engine, giving one decision per
+save, start or stage. A rule that cannot be evaluated (a CEL error, OPA failing under
+``failure_mode = "deny"``) refuses, and its message says why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from gennaker.clock import Clock
+from gennaker.engine.ports import PolicyDecision
+from gennaker.model.execution import Execution, Stage
+from gennaker.policies import inputs
+from gennaker.policies.cel import CelRule
+from gennaker.policies.opa import OpaFailure, decide
+from gennaker.policies.settings import PolicyRule, PolicySettings, Scope
+from gennaker.policies.stored import StoredPolicies
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One rule's word on one input."""
+
+    policy: str
+    effect: str
+    outcome: str  # allow | deny | warn
+    message: str | None = None
+
+    def to_json(self) -> Json:
+        """As the API reports it."""
+        return {
+            "policy": self.policy,
+            "effect": self.effect,
+            "outcome": self.outcome,
+            "message": self.message,
+        }
+
+
+class PolicyEngine:
+    """Evaluates the configured policies."""
+
+    def __init__(self, settings: PolicySettings, clock: Clock, stored: StoredPolicies | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.stored = stored
+        self._cel = {
+            (r.name, r.rule): CelRule(r.name, r.rule) for r in settings.rules if r.engine == "cel" and r.rule
+        }
+
+    def rules(self, scope: Scope | None = None) -> list[PolicyRule]:
+        """The rules of one scope (all when None): the configured ones, then those kept in git."""
+        every = [*self.settings.rules, *(self.stored.rules() if self.stored is not None else [])]
+        return [r for r in every if scope is None or scope in r.scopes]
+
+    def _compiled(self, rule: PolicyRule) -> CelRule:
+        key = (rule.name, str(rule.rule))
+        if key not in self._cel:
+            self._cel[key] = CelRule(rule.name, str(rule.rule))
+        return self._cel[key]
+
+    def _one(self, rule: PolicyRule, document: Mapping[str, Any], client: httpx.Client | None) -> Verdict:
+        failed = "deny" if rule.effect == "deny" else "warn"
+        if rule.engine == "cel":
+            holds, problem = self._compiled(rule).holds(document, self.clock.now_ms())
+            if holds is None:
+                return Verdict(
+                    rule.name,
+                    rule.effect,
+                    failed,
+                    f"{rule.message} (the rule could not be evaluated: {problem})",
+                )
+            return Verdict(
+                rule.name, rule.effect, "allow" if holds else failed, None if holds else rule.message
+            )
+        assert client is not None and self.settings.opa.url is not None
+        try:
+            allowed, reasons = decide(client, self.settings.opa.url, str(rule.path), document)
+        except OpaFailure as exc:
+            if self.settings.opa.failure_mode == "allow":
+                return Verdict(rule.name, rule.effect, "allow", f"not checked: {exc}")
+            return Verdict(rule.name, rule.effect, failed, f"{rule.message} ({exc})")
+        if allowed:
+            return Verdict(rule.name, rule.effect, "allow")
+        return Verdict(rule.name, rule.effect, failed, "; ".join([rule.message, *reasons]))
+
+    def evaluate(self, scope: Scope, document: Mapping[str, Any]) -> list[Verdict]:
+        """Every rule of the scope on ``document`` (what the dry-run endpoint answers)."""
+        rules = self.rules(scope)
+        if not rules:
+            return []
+        needs_opa = any(r.engine == "opa" for r in rules)
+        client = (
+            httpx.Client(timeout=self.settings.opa.timeout_seconds, trust_env=False) if needs_opa else None
+        )
+        try:
+            return [self._one(rule, document, client) for rule in rules]
+        finally:
+            if client is not None:
+                client.close()
+
+    def _decision(self, scope: Scope, document: Mapping[str, Any]) -> PolicyDecision:
+        verdicts = self.evaluate(scope, document)
+        return PolicyDecision(
+            denied=tuple(f"{v.policy}: {v.message}" for v in verdicts if v.outcome == "deny"),
+            warnings=tuple(f"{v.policy}: {v.message}" for v in verdicts if v.outcome == "warn"),
+        )
+
+    def check_save(self, config: Mapping[str, Any], *, kind: str, user: str | None) -> PolicyDecision:
+        """The decision for a pipeline config (``kind`` pipeline) or template being saved."""
+        if not self.rules("save"):
+            return PolicyDecision()
+        return self._decision("save", inputs.save_input(config, kind=kind, user=user))
+
+    def check_start(self, execution: Execution) -> PolicyDecision:
+        """The decision for an execution about to start."""
+        if not self.rules("start"):
+            return PolicyDecision()
+        return self._decision("start", inputs.start_input(execution))
+
+    def check_stage(self, execution: Execution, stage: Stage) -> PolicyDecision:
+        """The decision for a stage about to start."""
+        if not self.rules("stage"):
+            return PolicyDecision()
+        return self._decision("stage", inputs.stage_input(execution, stage))
+
+
+def describe(rules: Sequence[PolicyRule]) -> list[Json]:
+    """The rules as ``GET /policies`` lists them."""
+    return [
+        {
+            "name": r.name,
+            "effect": r.effect,
+            "scopes": list(r.scopes),
+            "engine": r.engine,
+            "rule": r.rule,
+            "path": r.path,
+            "message": r.message,
+            "description": r.description,
+        }
+        for r in rules
+    ]
