@@ -123,6 +123,15 @@ def test_read_endpoints_have_clouddrivers_shapes(deployed: tuple[Services, Any])
     assert found["totalMatches"] == 2 and found["results"][0]["instanceId"] == "shop-web-v000-0"
     groups = search(services.clouddriver, "shop", "serverGroups")[0]["results"]
     assert groups[0]["serverGroup"] == "shop-web-v000" and groups[0]["sequence"] == 0
+    through_api = client.get("/search", params={"q": "shop-web-v000-1", "type": "instances"}).json()[0]
+    assert [r["instanceId"] for r in through_api["results"]] == ["shop-web-v000-1"]
+    by_type = client.get("/search", params={"q": "shop-web", "type": "serverGroups,clusters"}).json()[0][
+        "results"
+    ]
+    assert {(r["type"], r.get("serverGroup") or r.get("cluster")) for r in by_type} == {
+        ("serverGroups", "shop-web-v000"),
+        ("clusters", "shop-web"),
+    }
 
 
 def test_ad_hoc_tasks_are_listed_for_their_application(client: Any) -> None:
