@@ -90,10 +90,13 @@ def structure_digest(settings: Settings, frontends: Sequence[FrontendSpec]) -> s
 
 
 def server_arguments(server: ServerSpec, check: HealthCheckSpec) -> str:
-    """The `server` line's arguments; also what the runtime API's `add server` takes."""
+    """The runtime API's `add server` arguments (dynamic servers ignore `default-server`)."""
+    return f"{host_port(server.address, server.port)} weight {server.weight} {_check_arguments(check)}"
+
+
+def _check_arguments(check: HealthCheckSpec) -> str:
     return (
-        f"{host_port(server.address, server.port)} weight {server.weight} check"
-        f" inter {_ms(check.interval_seconds)} rise {check.healthy_threshold}"
+        f"check inter {_ms(check.interval_seconds)} rise {check.healthy_threshold}"
         f" fall {check.unhealthy_threshold}"
     )
 
@@ -171,6 +174,9 @@ def _backend(
         # A request that reached a server which closed without answering is replayed elsewhere,
         # but only when replaying it is safe.
         lines += [
+            # No idle connections kept to servers: a removed server has nothing left attached,
+            # and a drained one is empty as soon as its last response is sent.
+            "    option http-server-close",
             "    retry-on conn-failure empty-response",
             "    http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE }",
         ]
@@ -181,10 +187,12 @@ def _backend(
             "    http-check expect status 200-399",
         ]
     lines.append(f"    timeout check {_ms(check.timeout_seconds)}")
+    lines.append(f"    default-server {_check_arguments(check)}")
     if include_servers:
         for server in fe.servers:
             disabled = server.state == "maint" or (fe.name, server.name) in start_disabled
             suffix = " disabled" if disabled else ""
-            lines.append(f"    server {server.name} {server_arguments(server, check)}{suffix}")
+            address = host_port(server.address, server.port)
+            lines.append(f"    server {server.name} {address} weight {server.weight}{suffix}")
     lines.append("")
     return lines

@@ -22,8 +22,8 @@ def reconcile_servers(
     """Bring every backend's servers to the spec; returns the number of commands sent.
 
     New servers come first, then weight and state changes, removals last: capacity arrives before
-    it leaves. A server leaves maintenance only once HAProxy has checked it (checks run during
-    maintenance), so one that does not answer its check goes DOWN instead of taking requests.
+    it leaves. A server that leaves maintenance (new ones start there) takes requests only once
+    its checks pass.
     """
     current: dict[str, dict[str, RuntimeServer]] = {}
     for row in parse_servers_state(api.ask("show servers state")):
@@ -54,11 +54,8 @@ def reconcile_servers(
             elif server.admin_state != spec.state:
                 api.command(f"set server {fe.name}/{name} state {spec.state}")
                 sent += 1
-    if enabling:
-        sent += _await_first_checks(api, enabling)
-        for fe, spec in enabling:
-            api.command(f"set server {fe.name}/{spec.name} state {spec.state}")
-            sent += 1
+    for fe, spec in enabling:
+        sent += _enable(api, fe.name, spec)
     for backend, name in removals:
         sent += _remove(api, backend, name, removal_grace_seconds)
     return sent
@@ -72,23 +69,19 @@ def _add(api: RuntimeAPI, fe: FrontendSpec, spec: ServerSpec) -> int:
     return 2
 
 
-def _await_first_checks(api: RuntimeAPI, servers: list[tuple[FrontendSpec, ServerSpec]]) -> int:
-    """Wait (about one check interval) until HAProxy has checked each server at least once.
+def _enable(api: RuntimeAPI, backend: str, spec: ServerSpec) -> int:
+    """Take a server out of maintenance so that it serves only once its checks pass.
 
-    A server that leaves maintenance before its first check counts as UP; after a check it is UP
-    or DOWN by the result. Past the bound the servers are enabled anyway and their checks decide.
+    Leaving maintenance, HAProxy counts a checked server as UP until `fall` checks fail. So it
+    leaves with weight 0 (no requests), is forced DOWN, and gets its weight back: from there
+    `rise` passing checks bring it UP.
     """
-    bound = max(fe.health_check.interval_seconds + fe.health_check.timeout_seconds for fe, _ in servers)
-    deadline = time.monotonic() + bound + 1.0
-    waiting = {(fe.name, spec.name) for fe, spec in servers}
-    asked = 0
-    while waiting and time.monotonic() < deadline:
-        time.sleep(0.05)
-        asked += 1
-        for row in parse_stat(api.ask("show stat")):
-            if (row.backend, row.server) in waiting and row.check_status not in (None, "INI"):
-                waiting.discard((row.backend, row.server))
-    return asked
+    path = f"{backend}/{spec.name}"
+    api.command(f"set server {path} weight 0")
+    api.command(f"set server {path} state {spec.state}")
+    api.command(f"set server {path} health down")
+    api.command(f"set server {path} weight {spec.weight}")
+    return 4
 
 
 def _remove(api: RuntimeAPI, backend: str, name: str, grace_seconds: float) -> int:

@@ -1,0 +1,81 @@
+"""Configuration changes reload HAProxy seamlessly: a client sending steady requests sees none fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from gennaker.providers.local.haproxy import FrontendSpec, HAProxyManager, HealthCheckSpec, ServerSpec
+from tests.providers.local.haproxy.conftest import Backend, SteadyClient, free_port, get, wait_until, wait_up
+
+pytestmark = pytest.mark.slow
+
+CHECK = HealthCheckSpec(path="/health", interval_seconds=0.2, timeout_seconds=0.5)
+
+
+def srv(backend: Backend, **kwargs: object) -> ServerSpec:
+    return ServerSpec(name=backend.name, address="127.0.0.1", port=backend.port, **kwargs)  # type: ignore[arg-type]
+
+
+def test_changes_under_steady_load_fail_no_request(manager: HAProxyManager, backends: list[Backend]) -> None:
+    b0, b1, b2 = backends
+    web, api = free_port(), free_port()
+    first = FrontendSpec(name="shop-web", port=web, health_check=CHECK, servers=(srv(b0), srv(b1)))
+    manager.ensure_running([first])
+    wait_up(manager, "shop-web", {"b0", "b1"})
+    workers = {manager.worker_pid()}
+    client = SteadyClient(port=web).start()
+    try:
+        wait_until(lambda: client.sent > 20, what="the client to get going")
+        # A new load balancer: a reload.
+        other = FrontendSpec(name="shop-api", port=api, health_check=CHECK, servers=(srv(b2),))
+        manager.apply([first, other])
+        workers.add(manager.worker_pid())
+        wait_up(manager, "shop-api", {"b2"})
+        assert get(api) == (200, "b2")
+        # A different health check: a reload, with a server added in the same change.
+        recheck = FrontendSpec(
+            name="shop-web",
+            port=web,
+            health_check=HealthCheckSpec(path="/health", interval_seconds=0.3, timeout_seconds=0.5),
+            servers=(srv(b0), srv(b1), srv(b2)),
+        )
+        manager.apply([recheck, other])
+        workers.add(manager.worker_pid())
+        wait_up(manager, "shop-web", {"b2"})
+        # Drain b0, wait for its requests, then take it out: runtime changes only.
+        drain = FrontendSpec(
+            name="shop-web",
+            port=web,
+            health_check=recheck.health_check,
+            servers=(srv(b0, state="drain"), srv(b1), srv(b2)),
+        )
+        manager.apply([drain, other])
+        assert manager.wait_drained("shop-web", ["b0"], timeout_seconds=10)
+        manager.apply(
+            [
+                FrontendSpec(
+                    name="shop-web", port=web, health_check=recheck.health_check, servers=(srv(b1), srv(b2))
+                ),
+                other,
+            ]
+        )
+        # The other load balancer goes away: a reload.
+        manager.apply(
+            [
+                FrontendSpec(
+                    name="shop-web", port=web, health_check=recheck.health_check, servers=(srv(b1), srv(b2))
+                )
+            ]
+        )
+        workers.add(manager.worker_pid())
+        settled = client.sent
+        wait_until(lambda: client.sent > settled + 20, what="requests after the last change")
+    finally:
+        client.stop()
+
+    assert len(workers) == 4  # three reloads happened
+    assert client.failures == []
+    assert client.sent > 40
+    assert {"b0", "b1", "b2"} <= set(client.answered_by)
+    with pytest.raises(OSError):
+        get(api)
