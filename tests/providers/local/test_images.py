@@ -133,3 +133,16 @@ def test_deleting_an_image_is_refused_while_a_server_group_uses_it(store: ImageS
         conn.execute(sa.delete(local_server_groups))
     store.delete(image.id)
     assert store.get(image.id) is None and not image.path.exists()
+
+
+def test_bad_account_settings_name_the_setting() -> None:
+    from gennaker.config import ConfigError
+    from gennaker.providers.local.settings import accounts_from
+
+    assert [a.name for a in accounts_from({})] == ["local"]
+    with pytest.raises(
+        ConfigError, match=r"providers.local.accounts\[0\]: account: port_range \[10, 5\] must be"
+    ):
+        accounts_from({"local": {"accounts": [{"name": "a", "port_range": [10, 5]}]}})
+    with pytest.raises(ConfigError, match="unique"):
+        accounts_from({"local": {"accounts": [{"name": "a"}, {"name": "a"}]}})

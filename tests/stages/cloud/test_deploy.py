@@ -135,3 +135,34 @@ def test_a_killed_instance_is_reported_down_and_restarted(cloud: CloudHarness, a
     assert "exited" in seen
     after = state.instances("shop-web-v000")[0]
     assert after.restarts == 1 and _get(after.port)["instance"] == "shop-web-v000-0"
+
+
+def test_clone_copies_the_source_and_overlays_the_request(cloud: CloudHarness, app_dir: Path) -> None:
+    one = {"min": 1, "max": 1, "desired": 1}
+    assert _deploy(cloud, app_dir, capacity=one, env={"VERSION": "1"}).status == S.SUCCEEDED
+    clone = cloud.start(
+        [
+            {
+                "refId": "1",
+                "type": "cloneServerGroup",
+                "cloudProvider": "local",
+                "account": "local",
+                "region": "local",
+                "application": "shop",
+                "stack": "web",
+                "source": {"serverGroupName": "shop-web-v000", "region": "local", "account": "local"},
+                "env": {"VERSION": "2"},
+            }
+        ],
+        application="shop",
+    )
+    done = cloud.run_until_complete(clone.id)
+    assert done.status == S.SUCCEEDED, [s.context.get("exception") for s in done.stages]
+    state = cloud.local.runtimes["local"].state
+    copy = state.group("shop-web-v001")
+    assert copy is not None and copy.capacity == one and copy.spec["env"] == {"VERSION": "2"}
+    assert (
+        copy.spec["command"] == ["python3", "app.py"]
+        and copy.image_id == state.group("shop-web-v000").image_id
+    )  # type: ignore[union-attr]
+    assert _get(state.instances("shop-web-v001")[0].port)["version"] == "2"

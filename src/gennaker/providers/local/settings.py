@@ -82,7 +82,8 @@ def accounts_from(section: Mapping[str, Any]) -> tuple[LocalAccount, ...]:
             accounts.append(LocalAccount.model_validate(item))
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'account'}: {e['msg']}" for e in exc.errors()
+                f"{'.'.join(str(p) for p in e['loc']) or 'account'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
             )
             raise ConfigError(f"providers.local.accounts[{index}]: {problems}") from None
     names = [a.name for a in accounts]
