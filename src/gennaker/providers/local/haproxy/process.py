@@ -135,7 +135,12 @@ def check_config(binary: Binary, config: Path) -> None:
         [binary.path, "-c", "-q", "-f", str(config)], capture_output=True, text=True, timeout=30, check=False
     )
     if done.returncode != 0:
-        raise HAProxyError(f"HAProxy refused the generated configuration {config}: {alerts(done.stderr)}")
+        said = (
+            alerts(done.stderr)
+            or (done.stderr + done.stdout).strip()[-2000:]
+            or f"exit status {done.returncode}"
+        )
+        raise HAProxyError(f"HAProxy refused the generated configuration {config}: {said}")
 
 
 def alerts(stderr: str) -> str:
