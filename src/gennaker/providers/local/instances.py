@@ -202,15 +202,18 @@ class Instances:
         backoff = min(self.account.max_restart_backoff_seconds, 2 ** (consecutive - 1)) * 1000
         health = {"state": "Down", "description": "the process exited", "consecutiveExits": consecutive}
         next_start = now + int(backoff)
-        self.state.update_instance(
+        changed = self.state.update_instance(
             instance.id,
             now,
+            when_state=RUNNING,
             state=EXITED,
             health=health,
             restarts=instance.restarts + 1,
             next_start_at=next_start,
             last_exit=f"exited after {uptime // 1000} s",
         )
+        if not changed:  # being stopped (resize down, destroy): not an exit to restart from
+            return instance
         instance.state, instance.health, instance.next_start_at = EXITED, health, next_start
         instance.restarts += 1
         return instance

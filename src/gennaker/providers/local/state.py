@@ -250,16 +250,18 @@ class LocalState:
             )
         )
 
-    def update_instance(self, instance_id: str, now: int, **values: Any) -> None:
-        """Change columns of an instance (``health`` given as a dict)."""
+    def update_instance(
+        self, instance_id: str, now: int, *, when_state: str | None = None, **values: Any
+    ) -> bool:
+        """Change columns of an instance (``health`` given as a dict), only while it is in
+        ``when_state`` if given (the supervisor never overwrites a stop in progress); whether it did."""
         if "health" in values:
             values["health"] = dumps(values["health"])
+        query = inst_t.update().where(inst_t.c.account == self.account, inst_t.c.id == instance_id)
+        if when_state is not None:
+            query = query.where(inst_t.c.state == when_state)
         with self.db.transaction() as conn:
-            conn.execute(
-                inst_t.update()
-                .where(inst_t.c.account == self.account, inst_t.c.id == instance_id)
-                .values(updated_at=now, **values)
-            )
+            return conn.execute(query.values(updated_at=now, **values)).rowcount > 0
 
     def delete_instance(self, instance_id: str) -> None:
         """Forget an instance."""

@@ -73,6 +73,15 @@ class Supervisor:
         return done
 
     def _start(self, group: ServerGroup, instance: Instance) -> None:
+        fresh = self.rt.state.instance(instance.id)
+        current = self.rt.state.group(group.name)
+        if (
+            fresh is None
+            or fresh.state not in (EXITED, PENDING)
+            or current is None
+            or current.status != ACTIVE
+        ):
+            return  # stopped or destroyed since this round read it
         try:
             self.rt.instances.start(group, instance, self.rt.images.get(group.image_id))
         except Exception:
