@@ -79,3 +79,44 @@ def test_changes_under_steady_load_fail_no_request(manager: HAProxyManager, back
     assert {"b0", "b1", "b2"} <= set(client.answered_by)
     with pytest.raises(OSError):
         get(api)
+
+
+def test_a_server_that_dies_fails_no_request(manager: HAProxyManager, backends: list[Backend]) -> None:
+    """Requests sent to a server that stopped listening are retried on another one."""
+    b0, b1, b2 = backends
+    port = free_port()
+    slow_check = HealthCheckSpec(path="/health", interval_seconds=5, timeout_seconds=1)
+    manager.ensure_running(
+        [
+            FrontendSpec(
+                name="shop-web", port=port, health_check=slow_check, servers=(srv(b0), srv(b1), srv(b2))
+            )
+        ]
+    )
+    client = SteadyClient(port=port).start()
+    try:
+        wait_until(lambda: client.sent > 20, what="the client to get going")
+        b0.close()  # refuses connections from now on; HAProxy's check has not noticed yet
+        dead_at = client.sent
+        wait_until(lambda: client.sent > dead_at + 60, what="requests after b0 died")
+    finally:
+        client.stop()
+    assert client.failures == []
+    assert {"b1", "b2"} <= set(client.answered_by)
+
+
+def test_a_tcp_load_balancer(manager: HAProxyManager, backends: list[Backend]) -> None:
+    b0, b1, _ = backends
+    port = free_port()
+    tcp = FrontendSpec(
+        name="shop-tcp",
+        port=port,
+        protocol="TCP",
+        health_check=HealthCheckSpec(path=None, interval_seconds=0.2),
+        servers=(srv(b0), srv(b1)),
+    )
+    manager.ensure_running([tcp])
+    wait_up(manager, "shop-tcp", {"b0", "b1"})
+    assert {get(port)[1] for _ in range(6)} == {"b0", "b1"}
+    assert {s.check_status for s in manager.status()} == {"L4OK"}
+    assert "    mode tcp" in manager.paths.config.read_text()
