@@ -86,7 +86,7 @@ class Backend(ThreadingHTTPServer):
         self.port: int = self.server_address[1]
         self.healthy = True
         self.served = 0
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def handle_error(self, request: object, client_address: object) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from gennaker.providers.local.haproxy import FrontendSpec, HAProxyManager, HealthCheckSpec, ServerSpec
@@ -120,3 +122,23 @@ def test_a_tcp_load_balancer(manager: HAProxyManager, backends: list[Backend]) -
     assert {get(port)[1] for _ in range(6)} == {"b0", "b1"}
     assert {s.check_status for s in manager.status()} == {"L4OK"}
     assert "    mode tcp" in manager.paths.config.read_text()
+
+
+def test_a_request_in_flight_during_a_reload_completes(
+    manager: HAProxyManager, backends: list[Backend]
+) -> None:
+    b0 = backends[0]
+    port = free_port()
+    first = FrontendSpec(name="shop-web", port=port, health_check=CHECK, servers=(srv(b0),))
+    manager.ensure_running([first])
+    worker = manager.worker_pid()
+    slow: list[tuple[int, str]] = []
+    request = threading.Thread(target=lambda: slow.append(get(port, "/?sleep=1")))
+    request.start()
+    wait_until(lambda: manager.status()[0].current_sessions == 1, what="the slow request to reach b0")
+
+    manager.apply([first, FrontendSpec(name="shop-api", port=free_port(), servers=(srv(backends[1]),))])
+
+    assert manager.worker_pid() != worker
+    request.join()
+    assert slow == [(200, "b0")]
