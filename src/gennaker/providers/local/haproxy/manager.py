@@ -321,11 +321,23 @@ class HAProxyManager:
         if self._stats_port is not None:
             return self._stats_port
         self.paths.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.paths.stats_port
+        if not path.exists():
+            # Two processes may choose at once: the first link wins, both then read its port.
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(str(process.free_port(self.bind_address)))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
         try:
-            self._stats_port = int(self.paths.stats_port.read_text().strip())
+            self._stats_port = int(path.read_text().strip())
         except (OSError, ValueError):
-            self._stats_port = process.free_port(self.bind_address)
-            _write_atomic(self.paths.stats_port, str(self._stats_port))
+            raise HAProxyError(
+                f"{path} does not hold a port number; delete it to choose a new stats port"
+            ) from None
         return self._stats_port
 
     def _locked(self) -> AbstractContextManager[None]:
