@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -178,3 +179,18 @@ def test_stats_port_chosen_once_and_kept(data_dir: Path) -> None:
     if first is None:
         pytest.skip("HAProxy or its Prometheus exporter is not installed")
     assert HAProxyManager(account="test", data_dir=data_dir).stats_url() == first
+
+
+def test_stop_lets_a_request_in_flight_finish(manager: HAProxyManager, backends: list[Backend]) -> None:
+    port = free_port()
+    manager.ensure_running([web(port, backends[0])])
+    slow: list[tuple[int, str]] = []
+    request = threading.Thread(target=lambda: slow.append(get(port, "/?sleep=1")))
+    request.start()
+    wait_until(lambda: manager.status()[0].current_sessions == 1, what="the slow request to reach b0")
+
+    manager.stop()
+
+    request.join()
+    assert slow == [(200, "b0")]
+    assert not manager.is_running()

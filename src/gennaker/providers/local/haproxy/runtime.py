@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,24 @@ class RuntimeAPI:
         self.timeout_seconds = timeout_seconds
 
     def ask(self, command: str) -> str:
-        """Send one command and return HAProxy's whole answer; HAProxyError when unreachable."""
+        """Send one command and return HAProxy's whole answer; HAProxyError when unreachable.
+
+        A refused or reset connection is tried twice more: the master CLI goes away for a moment
+        while the master re-executes itself on a reload.
+        """
+        for attempt in range(3):
+            try:
+                return self._ask_once(command)
+            except (ConnectionRefusedError, ConnectionResetError, FileNotFoundError):
+                if attempt == 2:
+                    break
+                time.sleep(0.1)
+        raise HAProxyError(
+            f"HAProxy's runtime API at {self.path} is unreachable; is HAProxy running? "
+            "(Gennaker starts it on the next ensure_running)"
+        )
+
+    def _ask_once(self, command: str) -> str:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout_seconds)
         try:
@@ -43,6 +61,8 @@ class RuntimeAPI:
                 f"HAProxy's runtime API at {self.path} did not answer {command.split()[0]!r} within "
                 f"{self.timeout_seconds:g}s; HAProxy may be stuck (Gennaker restarts it on the next ensure_running)"
             ) from None
+        except (ConnectionRefusedError, ConnectionResetError, FileNotFoundError):
+            raise
         except OSError as exc:
             raise HAProxyError(
                 f"HAProxy's runtime API at {self.path} is unreachable ({exc.strerror or exc}); is HAProxy running?"
