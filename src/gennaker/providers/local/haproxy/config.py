@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +12,8 @@ from pathlib import Path
 from gennaker.providers.local.haproxy.specs import FrontendSpec, HealthCheckSpec, ServerSpec, host_port
 
 STATS_PROXY = "_gennaker_stats"
+# sun_path holds 108 bytes on Linux, 104 on macOS.
+MAX_SOCKET_PATH = 100
 # Bumped whenever the rendered global/defaults sections change, so running HAProxys reload once.
 TEMPLATE_VERSION = 1
 
@@ -29,12 +33,21 @@ class Paths:
         return self.data_dir / "haproxy.pid"
 
     @property
+    def socket_dir(self) -> Path:
+        """Where the unix sockets live: the data directory, unless its path is too long for one;
+        then a directory named after it under the temporary directory (the same for every process)."""
+        if len(str(self.data_dir / "master.sock").encode()) <= MAX_SOCKET_PATH:
+            return self.data_dir
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"gennaker-haproxy-{os.getuid()}" / digest
+
+    @property
     def admin_socket(self) -> Path:
-        return self.data_dir / "admin.sock"
+        return self.socket_dir / "admin.sock"
 
     @property
     def master_socket(self) -> Path:
-        return self.data_dir / "master.sock"
+        return self.socket_dir / "master.sock"
 
     @property
     def server_state(self) -> Path:

@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from gennaker.providers.local.haproxy import process
-from gennaker.providers.local.haproxy.config import STATS_PROXY, Paths, Settings, render, structure_digest
+from gennaker.providers.local.haproxy.config import (
+    MAX_SOCKET_PATH,
+    STATS_PROXY,
+    Paths,
+    Settings,
+    render,
+    structure_digest,
+)
 from gennaker.providers.local.haproxy.errors import HAProxyError
 from gennaker.providers.local.haproxy.lock import file_lock
 from gennaker.providers.local.haproxy.reconcile import reconcile_servers
@@ -23,9 +31,6 @@ from gennaker.providers.local.haproxy.runtime import (
     parse_stat,
 )
 from gennaker.providers.local.haproxy.specs import FrontendSpec, ServerStatus, validate_frontends
-
-# sun_path holds 108 bytes on Linux, 104 on macOS.
-_MAX_SOCKET_PATH = 100
 
 
 class HAProxyManager:
@@ -342,13 +347,29 @@ class HAProxyManager:
 
     def _locked(self) -> AbstractContextManager[None]:
         self.paths.data_dir.mkdir(parents=True, exist_ok=True)
-        for sock in (self.paths.admin_socket, self.paths.master_socket):
-            if len(str(sock).encode()) > _MAX_SOCKET_PATH:
-                raise HAProxyError(
-                    f"the HAProxy data directory {self.paths.data_dir} is too long for a unix socket path "
-                    f"({len(str(sock))} > {_MAX_SOCKET_PATH} characters); choose a shorter data directory"
-                )
+        sockets = self.paths.socket_dir
+        if sockets != self.paths.data_dir:
+            _private_dir(sockets.parent)
+            _private_dir(sockets)
+        if len(str(self.paths.master_socket).encode()) > MAX_SOCKET_PATH:
+            raise HAProxyError(
+                f"no directory short enough for HAProxy's unix sockets ({self.paths.master_socket}); "
+                "choose a shorter data directory or TMPDIR"
+            )
         return file_lock(self.paths.lock, timeout_seconds=self._lock_timeout)
+
+
+def _private_dir(path: Path) -> None:
+    """Create `path` (mode 700) or check that the existing one is ours and private."""
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise HAProxyError(
+            f"{path} (for HAProxy's unix sockets) is not a private directory of this user; remove it"
+        )
 
 
 def _write_atomic(path: Path, text: str) -> None:
