@@ -118,8 +118,9 @@ class InfrastructureSource:
         return results(clouddriver, query, [self.type])
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def register_search_sources(sources: Any, settings: Any) -> None:
-    """Add serverGroups, loadBalancers, instances and clusters to ``GET /search``."""
+    """Add serverGroups, loadBalancers, instances and clusters to ``GET /search`` (first, so an
+    installed plugin's source of the same type replaces the built-in one)."""
     for type_ in TYPES:
         sources.register(InfrastructureSource(type_))
