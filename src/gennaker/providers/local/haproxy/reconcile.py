@@ -39,7 +39,7 @@ def reconcile_servers(
         for name, spec in wanted.items():
             server = have.get(name)
             if server is not None and (server.address, server.port) != (spec.address, spec.port):
-                sent += _remove(api, fe.name, name, removal_grace_seconds)
+                sent += _remove(api, [(fe.name, name)], removal_grace_seconds)
                 server = None
             if server is None:
                 sent += _add(api, fe, spec)
@@ -56,8 +56,8 @@ def reconcile_servers(
                 sent += 1
     for fe, spec in enabling:
         sent += _enable(api, fe.name, spec)
-    for backend, name in removals:
-        sent += _remove(api, backend, name, removal_grace_seconds)
+    if removals:
+        sent += _remove(api, removals, removal_grace_seconds)
     return sent
 
 
@@ -84,29 +84,38 @@ def _enable(api: RuntimeAPI, backend: str, spec: ServerSpec) -> int:
     return 4
 
 
-def _remove(api: RuntimeAPI, backend: str, name: str, grace_seconds: float) -> int:
-    path = f"{backend}/{name}"
-    api.command(f"set server {path} state maint")
-    # In maintenance the server takes no new request; in-flight ones get the grace period.
+def _remove(api: RuntimeAPI, servers: list[tuple[str, str]], grace_seconds: float) -> int:
+    """Put the servers in maintenance (no new requests), give their in-flight requests the grace
+    period, then delete them."""
+    for backend, name in servers:
+        api.command(f"set server {backend}/{name} state maint")
+    sent = len(servers)
     deadline = time.monotonic() + grace_seconds
-    sent = 1
-    while _sessions(api, backend, name) > 0 and time.monotonic() < deadline:
+    while time.monotonic() < deadline and _busy(api, servers):
+        sent += 1
         time.sleep(0.05)
+    for backend, name in servers:
+        sent += _delete(api, f"{backend}/{name}")
+    return sent
+
+
+def _delete(api: RuntimeAPI, path: str) -> int:
     for attempt in range(40):
         answer = api.ask(f"del server {path}").strip()
-        sent += 1
         if answer == "Server deleted." or "No such server" in answer or "Unknown" in answer:
-            return sent
+            return attempt + 1
         if "connections attached" not in answer and "queue" not in answer:
             raise HAProxyError(f"HAProxy refused to remove server {path}: {answer}")
-        if attempt == 0 or time.monotonic() >= deadline:
-            api.command(f"shutdown sessions server {path}")
+        # Past the grace period: end what is left.
+        api.command(f"shutdown sessions server {path}")
         time.sleep(0.05)
     raise HAProxyError(f"HAProxy kept server {path} busy; it could not be removed")
 
 
-def _sessions(api: RuntimeAPI, backend: str, name: str) -> int:
-    for row in parse_stat(api.ask("show stat")):
-        if row.backend == backend and row.server == name:
-            return row.current_sessions + row.queued
-    return 0
+def _busy(api: RuntimeAPI, servers: list[tuple[str, str]]) -> bool:
+    wanted = set(servers)
+    return any(
+        row.current_sessions + row.queued > 0
+        for row in parse_stat(api.ask("show stat"))
+        if (row.backend, row.server) in wanted
+    )
