@@ -34,11 +34,16 @@ def web(port: int, *backends: Backend, name: str = "shop-web") -> FrontendSpec:
     return FrontendSpec(name=name, port=port, health_check=CHECK, servers=servers)
 
 
-def test_starts_serves_and_stops(manager: HAProxyManager, backends: list[Backend]) -> None:
+def test_starts_serves_and_stops(
+    manager: HAProxyManager, backends: list[Backend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GENNAKER_SECRET", "s3cret")
     port = free_port()
     manager.ensure_running([web(port, backends[0], backends[1])])
 
     assert manager.is_running()
+    env = manager.admin.ask("show env")
+    assert "GENNAKER_SECRET" not in env and "PATH=" in env
     answers = {get(port)[1] for _ in range(6)}
     assert answers == {"b0", "b1"}
     statuses = manager.status()

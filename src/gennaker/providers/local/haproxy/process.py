@@ -118,9 +118,18 @@ def start(binary: Binary, config: Path, master_socket: Path, log: Path) -> None:
     here, synchronously, with HAProxy's own message.
     """
     argv = [binary.path, "-W", "-D", "-S", f"{master_socket},mode,600", "-f", str(config)]
+    # HAProxy gets none of Gennaker's environment (database URLs, tokens): `show env` would show it.
+    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"}
     try:
         done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=30, check=False, start_new_session=True, cwd="/"
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            start_new_session=True,
+            cwd="/",
+            env=env,
         )
     except subprocess.TimeoutExpired:
         raise HAProxyError(f"HAProxy did not start within 30s ({' '.join(argv)})") from None
