@@ -142,3 +142,33 @@ def test_a_request_in_flight_during_a_reload_completes(
     assert manager.worker_pid() != worker
     request.join()
     assert slow == [(200, "b0")]
+
+
+def test_a_red_black_swap_under_steady_load_fails_no_request(
+    manager: HAProxyManager, backends: list[Backend]
+) -> None:
+    """The order a red/black deploy uses: new servers in, wait for them UP, drain the old, remove them."""
+    b0, b1, b2 = backends
+    port = free_port()
+
+    def lb(*servers: ServerSpec) -> list[FrontendSpec]:
+        return [FrontendSpec(name="shop-web", port=port, health_check=CHECK, servers=servers)]
+
+    manager.ensure_running(lb(srv(b0), srv(b1)))
+    worker = manager.worker_pid()
+    client = SteadyClient(port=port).start()
+    try:
+        wait_until(lambda: client.sent > 20, what="the client to get going")
+        manager.apply(lb(srv(b0), srv(b1), srv(b2)))
+        wait_up(manager, "shop-web", {"b2"})
+        manager.apply(lb(srv(b0, state="drain"), srv(b1, state="drain"), srv(b2)))
+        assert manager.wait_drained("shop-web", ["b0", "b1"], timeout_seconds=10)
+        manager.apply(lb(srv(b2)))
+        settled = client.sent
+        wait_until(lambda: client.sent > settled + 20, what="requests after the swap")
+    finally:
+        client.stop()
+    assert client.failures == []
+    assert manager.worker_pid() == worker
+    assert {"b0", "b1", "b2"} <= set(client.answered_by)
+    assert [s.server for s in manager.status()] == ["b2"]
