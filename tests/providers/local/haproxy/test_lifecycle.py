@@ -199,3 +199,20 @@ def test_stop_lets_a_request_in_flight_finish(manager: HAProxyManager, backends:
     request.join()
     assert slow == [(200, "b0")]
     assert not manager.is_running()
+
+
+def test_a_lost_load_record_costs_one_reload_and_no_false_port_error(
+    manager: HAProxyManager, backends: list[Backend]
+) -> None:
+    fe = web(free_port(), backends[0])
+    manager.ensure_running([fe])
+    worker = manager.worker_pid()
+    manager.paths.loaded.unlink()
+
+    manager.apply([fe])  # the structure is unknown: reloaded onto the ports it already holds
+
+    assert manager.worker_pid() != worker
+    assert get(fe.port) == (200, "b0")
+    worker = manager.worker_pid()
+    manager.apply([fe])
+    assert manager.worker_pid() == worker

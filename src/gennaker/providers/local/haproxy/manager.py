@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import time
@@ -178,9 +179,7 @@ class HAProxyManager:
         self._record_loaded(settings, frontends)
 
     def _reload(self, binary: process.Binary, settings: Settings, frontends: list[FrontendSpec]) -> None:
-        ports = self._loaded().get("ports")
-        bound = {p for p in ports if isinstance(p, int)} if isinstance(ports, list) else set()
-        self._check_ports(settings, frontends, already_bound=bound)
+        self._check_ports(settings, frontends, already_bound=self._bound_ports())
         running = {(s.backend, s.name) for s in parse_servers_state(self.admin.ask("show servers state"))}
         # Servers new to HAProxy start in maintenance; reconcile enables them once the new worker
         # runs, so they take traffic only after a check passed.
@@ -282,6 +281,17 @@ class HAProxyManager:
                     f"port {fe.port} of load balancer {fe.name!r} is already in use by another program: {exc}"
                 )
         return exc
+
+    def _bound_ports(self) -> set[int]:
+        """The ports the running HAProxy listens on: those recorded when it loaded its
+        configuration, and those of the configuration file (in case that record is missing)."""
+        ports = self._loaded().get("ports")
+        bound = {p for p in ports if isinstance(p, int)} if isinstance(ports, list) else set()
+        try:
+            text = self.paths.config.read_text()
+        except OSError:
+            return bound
+        return bound | {int(m) for m in re.findall(r"^\s+bind \S+:(\d+)$", text, flags=re.MULTILINE)}
 
     def _record_loaded(self, settings: Settings, frontends: list[FrontendSpec]) -> None:
         loaded = {
