@@ -52,6 +52,21 @@ class ServerSettings(_Section):
     port: int = Field(default=8084, ge=0, le=65535)
     #: The URL people use to reach the API/UI, for links in notifications.
     public_url: str | None = None
+    #: Largest request body accepted on any route (413 beyond it, judged from Content-Length
+    #: before reading and by counting while reading).
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    #: Largest body of a pipeline, strategy or template save (configs with inline manifests).
+    max_config_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    #: Host names (besides loopback addresses and ``localhost``) that requests may be addressed
+    #: to while authentication is off: the guard against DNS rebinding.
+    allowed_hosts: tuple[str, ...] = ()
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
 
 class LocalUser(_Section):
@@ -71,6 +86,11 @@ class AuthSettings(_Section):
     #: With auth on, also require credentials on incoming webhooks (``POST /webhooks/...``), which
     #: are otherwise open as in Spinnaker's Gate and protected by git secrets and constraints.
     webhooks_require_auth: bool = False
+    #: Failed HTTP Basic sign-ins allowed per user name, and per client address, within
+    #: ``login_failure_window_seconds``; beyond that the API answers 429 with Retry-After.
+    login_failures_per_user: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_failure_window_seconds: float = Field(default=300.0, gt=0)
 
 
 class OutboundSettings(_Section):
@@ -115,6 +135,9 @@ class ExpressionSettings(_Section):
 
     max_length: int = Field(default=10_000, ge=100)
     max_steps: int = Field(default=100_000, ge=1_000)
+    #: Wall time one expression may take, URL fetches (#fromUrl and friends) included.
+    max_seconds: float = Field(default=2.0, gt=0)
+    #: Longest a single URL fetch may take (never more than what is left of ``max_seconds``).
     url_timeout_seconds: float = Field(default=10.0, gt=0)
     url_max_bytes: int = Field(default=1_000_000, ge=1_024)
 
@@ -194,6 +217,7 @@ _ENV_ALIASES: dict[str, tuple[str, ...]] = {
     "GENNAKER_OUTBOUND_DENY": ("outbound", "deny"),
     "GENNAKER_DATA_DIR": ("data_dir",),
     "GENNAKER_AUTH_ENABLED": ("auth", "enabled"),
+    "GENNAKER_ALLOWED_HOSTS": ("server", "allowed_hosts"),
     "GENNAKER_CORS_ALLOWED_ORIGINS": ("api", "cors", "allowed_origins"),
 }
 _NOT_SETTINGS = {"GENNAKER_CONFIG", "GENNAKER_ENDPOINT", "GENNAKER_TOKEN"}

@@ -29,7 +29,7 @@ class SyncClient:
         self._portal_cm = anyio.from_thread.start_blocking_portal()
         self._portal = self._portal_cm.__enter__()
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        self._client = httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers)
+        self._client = httpx.AsyncClient(transport=transport, base_url="http://localhost", headers=headers)
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request."""

@@ -3,9 +3,17 @@ a query, POST with text or JSON) and evaluateVariables."""
 
 from __future__ import annotations
 
+import http.server
+import threading
+from typing import Any
+
+import httpx
+
+from gennaker.api.routes.expressions import EVALUATIONS_AT_ONCE
 from gennaker.services import Services
-from gennaker.testing import run_until_idle
-from tests.api.live import SyncClient
+from gennaker.testing import make_services, run_until_idle
+from tests.api.live import LiveServer, SyncClient
+from tests.engine.fakes import EngineTestPlugin
 
 
 def _finished_execution(services: Services) -> str:
@@ -84,6 +92,82 @@ def test_unknown_execution_and_missing_expression(services: Services, client: Sy
     response = client.get(f"/pipelines/{execution_id}/evaluateExpression")
     assert response.status_code == 400
     assert "expression" in response.json()["message"]
+
+
+class _Stalled:
+    """A real HTTP server on 127.0.0.1 that holds every request until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.arrived = threading.Semaphore(0)
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.arrived.release()
+                outer.release.wait(60)
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/slow"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Stalled:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_slow_evaluations_do_not_hold_up_the_rest_of_the_api(sqlite_url: str) -> None:
+    """Item 3 of issue #10: evaluations ran on the event loop, so six slow ones answered one after
+    another and /health waited for all of them. Here six evaluations wait on a stalled URL (the
+    server holds them until released) while /health is asked: it answers first, then all six
+    complete, at most EVALUATIONS_AT_ONCE of them having been under way at once."""
+    services = make_services(
+        sqlite_url,
+        plugins=(EngineTestPlugin(),),
+        outbound__allow="127.0.0.1",
+        expressions__max_seconds=60,
+    )
+    execution_id = _finished_execution(services)
+    results: list[dict[str, Any]] = []
+    with (
+        _Stalled() as stalled,
+        LiveServer(services) as live,
+        httpx.Client(base_url=live.url, timeout=60) as client,
+    ):
+        url = f"/pipelines/{execution_id}/evaluateExpression"
+        text = f"${{#fromUrl('{stalled.url}')}}"
+        senders = [
+            threading.Thread(
+                target=lambda: results.append(client.get(url, params={"expression": text}).json())
+            )
+            for _ in range(6)
+        ]
+        for sender in senders:
+            sender.start()
+        for _ in range(EVALUATIONS_AT_ONCE):
+            assert stalled.arrived.acquire(timeout=30), "the evaluations did not run side by side"
+        health = client.get("/health", timeout=10)
+        assert health.status_code == 200 and health.json()["status"] == "UP"
+        assert results == []
+        assert not stalled.arrived.acquire(timeout=0.2)  # the other two wait for a place
+        stalled.release.set()
+        for sender in senders:
+            sender.join(60)
+    services.close()
+    assert results == [{"result": "ok", "detail": None}] * 6
 
 
 def _two_output_stages(services: Services) -> str:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+from rich.console import Console
+
+from gennaker.authn.passwords import hash_password
+from gennaker.cli.common import table
+from gennaker.cli.pipelines import execution_rows
+from gennaker.testing import make_services
+from tests.api.live import LiveServer
 from tests.cli.conftest import Cli
 
 PIPELINE_YAML = """
@@ -195,3 +203,79 @@ def test_an_unreachable_api_is_a_one_line_error(tmp_path: Path) -> None:
     result = cli("application", "list")
     assert result.exit_code == 1
     assert "cannot reach the API at http://127.0.0.1:9" in result.stderr and "Traceback" not in result.output
+
+
+def test_ids_stay_whole_and_the_user_column_is_filled(cli: Cli, tmp_path: Path) -> None:
+    """Item 15 of issue #10: on a narrow terminal the tables folded ids over lines (they could not
+    be copied), and the USER column was empty because Rich took '[anonymous]' for markup. The
+    table is printed to consoles of a fixed width (the CLI's own console reads the terminal's)."""
+    config_id = _setup(cli, tmp_path)
+    started = cli("pipeline", "execute", "-a", "shop", "-n", "deploy", "-p", "env=prod", "--wait")
+    assert started.exit_code == 0, started.output
+    [execution] = json.loads(cli("pipeline", "execution", "list", "-i", config_id, "-o", "json").stdout)
+    columns = ("ID", "PIPELINE", "STATUS", "STARTED", "DURATION", "USER")
+    for width in (50, 200):
+        buffer = io.StringIO()
+        table(None, columns, execution_rows([execution]), Console(file=buffer, width=width))
+        text = buffer.getvalue()
+        assert any(execution["id"] in line for line in text.splitlines()), text
+        if width == 200:
+            assert "[anonymous]" in text, text
+
+
+def test_endpoint_is_a_global_option(cli: Cli, tmp_path: Path) -> None:
+    """Item 15 of issue #10: ``gennaker --endpoint URL application list`` was refused."""
+    endpoint = cli.env["GENNAKER_ENDPOINT"]
+    bare = Cli({"GENNAKER_CLI_CONFIG": str(tmp_path / "none.yaml"), "COLUMNS": "200"})
+    cli("application", "save", "--application-name", "shop", "--owner-email", "a@example.com")
+    listed = bare("--endpoint", endpoint, "application", "list", "-o", "json")
+    assert listed.exit_code == 0, listed.output
+    assert [a["name"] for a in json.loads(listed.stdout)] == ["shop"]
+    # The command's own option wins over the global one.
+    wrong = bare("--endpoint", "http://127.0.0.1:9", "application", "list", "--endpoint", endpoint)
+    assert wrong.exit_code == 0, wrong.output
+
+
+def test_help_shows_no_bool_placeholders_or_backticks(cli: Cli) -> None:
+    """Item 15 of issue #10: flags showed '<bool>' and docstrings their double backticks."""
+    for command in ((), ("pipeline",), ("pipeline", "execute"), ("pipeline", "execution", "list"), ("up",)):
+        text = cli(*command, "--help").stdout
+        assert "Usage:" in text and "<bool>" not in text and "``" not in text, (command, text)
+
+
+def test_an_artifacts_file_that_is_not_json_or_yaml_says_so(cli: Cli, tmp_path: Path) -> None:
+    """Item 24 of issue #10: this said "must hold a list of artifacts" (YAML reads any text as a
+    string)."""
+    _setup(cli, tmp_path)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("just some words, not artifacts\n")
+    result = cli("pipeline", "execute", "-a", "shop", "-n", "deploy", "-p", "env=x", "-t", str(notes))
+    assert result.exit_code == 1
+    assert f"{notes} is not valid JSON" in result.stderr and "nor a YAML mapping or list" in result.stderr
+    mapping = tmp_path / "one.yaml"
+    mapping.write_text("type: docker/image\n")
+    wrong_shape = cli("pipeline", "execute", "-a", "shop", "-n", "deploy", "-p", "env=x", "-t", str(mapping))
+    assert wrong_shape.exit_code == 1 and "must hold a list of artifacts" in wrong_shape.stderr
+
+
+def test_basic_credentials_from_spin_style_config(tmp_path: Path) -> None:
+    """Item 15 of issue #10: the CLI had no way to sign in with HTTP Basic; spin's config file
+    has ``auth: {enabled: true, basic: {username, password}}``, and so does ours."""
+    users = [{"name": "bob", "password_hash": hash_password("s3cret", iterations=1000)}]
+    services = make_services(f"sqlite:///{tmp_path / 'auth.db'}", auth__enabled=True, auth__users=users)
+    config = tmp_path / "config.yaml"
+    try:
+        with LiveServer(services) as live:
+            env = {"GENNAKER_ENDPOINT": live.url, "GENNAKER_CLI_CONFIG": str(config), "COLUMNS": "200"}
+            config.write_text("auth:\n  enabled: true\n  basic:\n    username: bob\n    password: s3cret\n")
+            saved = Cli(env)("application", "save", "--application-name", "shop", "--owner-email", "a@b.c")
+            assert saved.exit_code == 0, saved.output
+            listed = json.loads(Cli(env)("application", "list", "-o", "json").stdout)
+            assert listed[0]["lastModifiedBy"] == "bob"
+            config.write_text("auth:\n  basic:\n    username: bob\n    password: wrong\n")
+            refused = Cli(env)("application", "list")
+            assert refused.exit_code == 1 and "wrong user name or password" in refused.stderr
+            by_env = Cli({**env, "GENNAKER_USERNAME": "bob", "GENNAKER_PASSWORD": "s3cret"})
+            assert by_env("application", "list").exit_code == 0
+    finally:
+        services.close()

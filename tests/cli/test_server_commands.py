@@ -25,6 +25,9 @@ def test_up_refuses_a_public_address_without_auth(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "refusing to listen on 0.0.0.0 without authentication" in result.stderr
     assert "Traceback" not in result.output
+    # Item 12 of issue #10: Rich took these for markup and printed "( enabled = true ...".
+    flat = " ".join(result.stderr.split())
+    assert "[auth] enabled = true" in flat and "[[auth.users]]" in flat
 
 
 def test_a_bad_configuration_exits_2_with_the_setting_named(tmp_path: Path) -> None:

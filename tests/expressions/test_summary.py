@@ -313,3 +313,12 @@ def test_descriptions_go_to_exception_details_errors() -> None:
         "exceptionType": "X",
         "details": {"error": "boom", "errors": ["first", "d1"]},
     }
+
+
+def test_a_dollar_in_a_regex_stays_in_the_description() -> None:
+    """Item 16 of issue #10: every "$" was dropped from error descriptions, so the regex text in
+    them lost its end anchor ('^(a+)+' for '^(a+)+$'); only the "${" of expressions goes."""
+    result = evaluate("${'" + "a" * 38 + "!'.matches('^(a+)+$')}", {})
+    (entries,) = result.summary.failures.values()
+    assert "regex '^(a+)+$' could backtrack too long" in entries[0]["description"]
+    assert "${" not in entries[0]["description"]

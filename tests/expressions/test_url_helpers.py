@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -90,3 +91,25 @@ def test_url_helpers_without_a_fetcher_fail_cleanly() -> None:
     result = evaluate("${#fromUrl('http://example.com/')}", {})
     (entries,) = result.summary.failures.values()
     assert "URL functions are not configured" in entries[0]["description"]
+
+
+def test_the_evaluation_time_limit_covers_url_fetches() -> None:
+    """Item 3 of issue #10: the 2 s evaluation limit did not cover URL fetches (their time was
+    added back), so one #fromUrl to a slow URL held its evaluation for the whole fetch timeout.
+    The server here accepts the connection and never answers."""
+    with socket.socket() as stalled:
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(8)
+        url = f"http://127.0.0.1:{stalled.getsockname()[1]}/slow"
+        limits = Limits(max_seconds=0.3, url_timeout_seconds=30)
+        for helper in ("fromUrl", "jsonFromUrl"):
+            result = run(f"${{#{helper}('{url}')}}", limits=limits)
+            (entries,) = result.summary.failures.values()
+            assert entries[0]["description"].endswith("expression ran longer than 0.3 seconds"), entries
+
+
+def test_json_from_url_errors_name_json_from_url() -> None:
+    """Item 16 of issue #10: #jsonFromUrl's errors said #fromUrl."""
+    result = run("${#jsonFromUrl('http://169.254.169.254/')}", OutboundPolicy())
+    (entries,) = result.summary.failures.values()
+    assert "#jsonFromUrl(http://169.254.169.254/) failed" in entries[0]["description"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from gennaker import events
 from gennaker.clock import FrozenClock
 from gennaker.model.status import ExecutionStatus
 from gennaker.services import Services
@@ -115,3 +116,19 @@ def test_manual_judgment_notifications_and_reminders(services: Services, receive
     assert [r.body["when"] for r in receiver.requests] == ["manualJudgment"] * 3 + ["manualJudgmentContinue"]
     with services.db.read() as conn:
         assert services.executions.load(conn, execution_id).status == ExecutionStatus.SUCCEEDED
+
+
+def test_a_refused_webhook_url_is_worded_once(sqlite_url: str, receiver: Receiver) -> None:
+    """Item 16 of issue #10: the error read "the outbound policy refuses the the webhook URL"."""
+    from tests.notify.test_slack import all_events, start
+
+    services = make_services(sqlite_url, plugins=(EngineTestPlugin(),), outbound__deny="127.0.0.1")
+    try:
+        start(
+            services, [{"type": "webhook", "address": f"{receiver.url}/hook", "when": ["pipeline.complete"]}]
+        )
+        run_once_sync(services)
+        [failed] = all_events(services, events.NOTIFICATION_FAILED)
+        assert failed.body["error"].startswith("the outbound policy refuses the webhook URL: ")
+    finally:
+        services.close()

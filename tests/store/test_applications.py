@@ -105,7 +105,32 @@ def test_creating_an_existing_name_in_any_case_is_a_conflict(
     [
         ({"email": "a@b"}, [FieldError("$.name", "Application must have a non-empty name")]),
         ({"name": "  ", "email": "a@b"}, [FieldError("$.name", "Application must have a non-empty name")]),
-        ({"name": 7, "email": "a@b"}, [FieldError("$.name", "Application must have a non-empty name")]),
+        # Item 14 of issue #10: a number is not "empty"; say what to write instead.
+        (
+            {"name": 7, "email": "a@b"},
+            [FieldError("$.name", 'must be a string: write the name in quotes ("7")')],
+        ),
+        ({"name": ["shop"], "email": "a@b"}, [FieldError("$.name", "must be a string")]),
+        (
+            {"name": "a/b", "email": "a@b"},
+            [
+                FieldError(
+                    "$.name",
+                    "invalid application name 'a/b': use only letters, digits, '-', '_' and '.' "
+                    "(Frigga's naming rules; not only dots)",
+                )
+            ],
+        ),
+        (
+            {"name": "..", "email": "a@b"},
+            [
+                FieldError(
+                    "$.name",
+                    "invalid application name '..': use only letters, digits, '-', '_' and '.' "
+                    "(Frigga's naming rules; not only dots)",
+                )
+            ],
+        ),
         ({"name": "x" * 256, "email": "a@b"}, [FieldError("$.name", "must be at most 255 characters")]),
         ({"name": "shop"}, [FieldError("$.email", "Application must have a non-empty email")]),
         ({"name": "shop", "email": " "}, [FieldError("$.email", "Application must have a non-empty email")]),
@@ -148,9 +173,12 @@ def test_invalid_applications_are_rejected_naming_each_field(
         ("MyApp", "appengine", False),
         ("my_app", "kubernetes,aws", False),
         ("my-app", ["kubernetes", "aws"], False),
-        # Providers without rules, and no providers at all, only need a non-blank name.
-        ("my app!", "", True),
-        ("my app!", "someprovider", True),
+        # Providers without rules, and no providers at all, need Frigga's characters only
+        # (item 14 of issue #10: "a/b" was accepted and could then not be read or deleted).
+        ("my-app_1.x", "", True),
+        ("my-app_1.x", "someprovider", True),
+        ("my app!", "", False),
+        ("a/b", "", False),
     ],
 )
 def test_names_follow_orcas_cloud_provider_rules(
@@ -163,7 +191,8 @@ def test_names_follow_orcas_cloud_provider_rules(
     with pytest.raises(InvalidInput) as caught:
         create(db, apps, body)
     assert {e.path for e in caught.value.errors} == {"$.name"}
-    assert "for cloud provider" in caught.value.errors[0].message
+    expected = "for cloud provider" if providers else "use only letters, digits"
+    assert expected in caught.value.errors[-1].message
     assert everything(db, apps) == []
 
 
@@ -171,8 +200,8 @@ def test_front50s_optional_name_regex(db: Database, clock: FrozenClock) -> None:
     strict = ApplicationRepository(clock, name_pattern=r"[a-zA-Z0-9.\-_]*")
     with pytest.raises(InvalidInput) as caught:
         create(db, strict, {"name": "invalid!name", "email": "a@b"})
-    assert caught.value.errors == (
-        FieldError("$.name", r"Application name doesn't satisfy the validation regex: [a-zA-Z0-9.\-_]*"),
+    assert caught.value.errors[-1] == FieldError(
+        "$.name", r"Application name doesn't satisfy the validation regex: [a-zA-Z0-9.\-_]*"
     )
     worded = ApplicationRepository(clock, name_pattern="strictname", name_message="use strictname")
     with pytest.raises(InvalidInput, match="use strictname"):

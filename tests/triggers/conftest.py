@@ -83,7 +83,7 @@ class TestClient:
         self._portal_cm = anyio.from_thread.start_blocking_portal()
         self._portal = self._portal_cm.__enter__()
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
-        self._client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        self._client = httpx.AsyncClient(transport=transport, base_url="http://localhost")
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         return self._portal.call(functools.partial(self._client.request, method, url, **kwargs))

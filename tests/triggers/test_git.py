@@ -217,3 +217,33 @@ def test_bitbucket_push_with_sha256_signature(sqlite_services: Services, client_
     [execution] = executions_of(services, config["id"])
     assert execution.trigger["hash"] == "10d3a9af0c2daf86d429c22f6a8c34d8a6ab9114"
     assert execution.trigger["branch"] == "master" and execution.trigger["eventId"] == "bb-1"
+
+
+def test_the_signature_is_checked_before_the_branch(sqlite_services: Services, client_for: Client) -> None:
+    """Item 5 of issue #10: the branch regex ran (2 s for a catastrophic one) before the signature
+    was checked, and a trigger whose branch did not match never checked it at all. Now a forged
+    delivery for a repository with a secured trigger is refused whatever its branch."""
+    services = sqlite_services
+    save_pipeline(services, name="secured", triggers=[git_trigger(branch="^(a+)+$", secret=SECRET)])
+    forged = github(client_for(services), payload("github_push"), **{"X-Hub-Signature-256": sign(b"x")})
+    assert forged.status_code == 403
+    signed = github(
+        client_for(services), payload("github_push"), delivery="d2",
+        **{"X-Hub-Signature-256": sign(payload("github_push"))},
+    )  # fmt: skip
+    assert signed.status_code == 200 and signed.json()["eventProcessed"] is False
+
+
+def test_a_catastrophic_branch_regex_is_refused_not_run() -> None:
+    """Item 5 of issue #10: branch regexes run under the expression language's backtracking guard."""
+    from gennaker.triggers.git import event_mismatch
+    from gennaker.triggers.git_payloads import parse
+
+    event = parse(
+        "github",
+        {"x-github-event": "push"},
+        {**orjson.loads(payload("github_push")), "ref": "refs/heads/" + "a" * 40 + "!"},
+    )
+    problem = event_mismatch(git_trigger(branch="^(a+)+$"), event)
+    assert problem is not None and "could backtrack too long on 41 characters" in problem
+    assert "'^(a+)+$'" in problem

@@ -169,6 +169,17 @@ def test_payload_constraints(constraints: dict[str, str], payload: dict[str, obj
     assert (constraints_problem(constraints, payload) is None) is ok
 
 
+def test_a_catastrophic_constraint_regex_is_refused_not_run() -> None:
+    """Item 5 of issue #10: ``^(a+)+$`` against 26 a's and a ``!`` took 4 s per request (doubling
+    per character) on the API's threads. It runs under the expression language's backtracking
+    guard: the constraint is unmet, and the reason says why."""
+    problem = constraints_problem({"branch": "^(a+)+$"}, {"branch": "a" * 26 + "!"})
+    assert problem is not None
+    assert problem.startswith("payloadConstraints['branch'] not checked: regex '^(a+)+$' could backtrack")
+    # Java's syntax, as Echo reads these patterns.
+    assert constraints_problem({"branch": r"^\p{Alpha}+$"}, {"branch": "main"}) is None
+
+
 def test_event_body_without_source_match_is_not_processed(
     sqlite_services: Services, client_for: Client
 ) -> None:

@@ -10,8 +10,10 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from gennaker import __version__
+from gennaker.api.body_limit import BodyLimitMiddleware
 from gennaker.api.cors import CorsMiddleware
 from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
+from gennaker.api.host_guard import HostGuardMiddleware
 from gennaker.api.json_guard import JsonGuardMiddleware
 from gennaker.api.metrics import MetricsCollector
 from gennaker.api.routes import ROUTER_MODULES
@@ -59,7 +61,14 @@ def create_app(services: Services, *, search_sources: SearchSources | None = Non
     install_error_handlers(app)
     app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(AuthMiddleware, services=services)
+    server = services.settings.server
+    if not services.settings.auth.enabled:
+        app.add_middleware(HostGuardMiddleware, allowed=server.allowed_hosts, public_url=server.public_url)
     app.add_middleware(CatchAllMiddleware)
+    # Outside the catch-all, so an oversized body is refused before anything else reads it.
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=server.max_body_bytes, max_config_bytes=server.max_config_body_bytes
+    )
     # Outermost, so preflights are answered before authentication and errors carry CORS headers.
     app.add_middleware(CorsMiddleware, allowed_origins=services.settings.api.cors.allowed_origins)
     for name in ROUTER_MODULES:

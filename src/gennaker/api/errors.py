@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gennaker.api.responses import json_response
@@ -91,8 +92,27 @@ async def _gennaker_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.message, errors)
 
 
+_BODY_TYPES = frozenset({"dict_type", "model_type", "model_attributes_type", "list_type"})
+
+
+def _wrong_content_type(request: Request, exc: RequestValidationError) -> str | None:
+    """The content type of a request whose JSON body was not read as JSON because of it."""
+    content_type = request.headers.get("content-type", "")
+    if "json" in content_type.lower():
+        return None
+    for err in exc.errors():
+        if tuple(err.get("loc") or ()) == ("body",) and err.get("type") in _BODY_TYPES:
+            return content_type or "(none)"
+    return None
+
+
 async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    content_type = _wrong_content_type(request, exc)
+    if content_type is not None:
+        return error_response(
+            415, f"send the body as Content-Type: application/json (this request said {content_type})"
+        )
     errors = validation_errors(exc)
     if any(e.message.startswith("malformed JSON") for e in errors):
         return error_response(400, "the request body is not valid JSON", errors)
@@ -105,8 +125,31 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404 and message == "Not Found":
         message = f"no such endpoint: {request.method} {request.url.path}"
     elif exc.status_code == 405:
-        message = f"method {request.method} is not allowed on {request.url.path}"
+        allowed = allowed_methods(request)
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
+        headers["allow"] = ", ".join(allowed)
+        if request.method == "OPTIONS":
+            # What Spring answers (and so Gate): the methods this path takes, no error.
+            return Response(status_code=200, headers=headers)
+        message = (
+            f"method {request.method} is not allowed on {request.url.path} (allowed: {headers['allow']})"
+        )
+        return error_response(405, message, headers=headers)
     return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the router would dispatch at the request's path (Starlette's 405 names only
+    the methods of the first route whose path matches)."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return [*allowed, "OPTIONS"]
 
 
 async def _database_down(request: Request, exc: Exception) -> Response:
@@ -134,6 +177,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal error; the server log has the details")
 
 
+class BodyTooLarge(Exception):
+    """Raised into whatever reads a request body past the size cap (body_limit answers 413)."""
+
+
 class CatchAllMiddleware:
     """The last resort: an unexpected exception becomes a logged 500 in Gate's shape.
 
@@ -157,6 +204,8 @@ class CatchAllMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except BodyTooLarge:
+            raise  # not a bug: the body cap, outside this middleware, answers it
         except Exception:
             log.exception("unexpected error handling %s %s", scope.get("method"), scope.get("path"))
             if started:

@@ -4,6 +4,11 @@ a valid API token (``Authorization: Bearer``) or a local user's password (HTTP B
 The authenticated name goes to ``request.state.user``; routes pass it down as ``trigger.user``,
 ``lastModified.user``, ``canceledBy``. Verifying a PBKDF2 hash is deliberately slow, so a
 successful Basic credential is remembered (by its sha256) for a minute.
+
+HTTP Basic gives nothing away by timing: an unknown user name is checked against a dummy hash of
+the same cost as the real ones. Hashes are computed in their own small thread pool (they cannot
+take the threads route handlers need), and failed sign-ins are throttled per user name and per
+client address (429 with Retry-After once ``auth.login_failures_per_*`` are spent).
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gennaker.api.errors import error_response
-from gennaker.authn.passwords import verify_password
+from gennaker.authn.passwords import DEFAULT_ITERATIONS, BadHash, parse_hash, verify_password
+from gennaker.authn.throttle import FailureThrottle
 from gennaker.authn.tokens import ApiToken, TokenRepository
 
 if TYPE_CHECKING:
@@ -39,6 +45,30 @@ WEBHOOK_NOT_PUBLIC = frozenset({"/webhooks/preconfigured"})
 CHALLENGES = ('Bearer realm="gennaker"', 'Basic realm="gennaker", charset="UTF-8"')
 _CACHE_SECONDS = 60.0
 _CACHE_SIZE = 1024
+#: Password hashes computed at once (each takes a core for a quarter of a second).
+_HASH_THREADS = 2
+
+
+class Throttled(Exception):
+    """Too many failed sign-ins for a user name or a client address."""
+
+    def __init__(self, retry_after: int, what: str) -> None:
+        super().__init__(what)
+        self.retry_after = retry_after
+        self.what = what
+
+
+def _dummy_hash(hashes: list[str]) -> str:
+    """A hash no password matches, as costly to check as the configured users' hashes (the
+    costliest of them; the default cost when none can be read)."""
+    counts = []
+    for encoded in hashes:
+        try:
+            counts.append(parse_hash(encoded)[0])
+        except BadHash:
+            continue
+    iterations = max(counts) if counts else DEFAULT_ITERATIONS
+    return f"pbkdf2_sha256${iterations}${'00' * 16}${'00' * 32}"
 
 
 class AuthMiddleware:
@@ -53,13 +83,39 @@ class AuthMiddleware:
         self.users = {user.name: user.password_hash for user in auth.users}
         self.tokens = TokenRepository()
         self._basic_ok: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._dummy = _dummy_hash([user.password_hash for user in auth.users])
+        self.throttle = FailureThrottle(services.clock, auth.login_failure_window_seconds)
+        self.per_user = auth.login_failures_per_user
+        self.per_address = auth.login_failures_per_address
+        self._hash_limiter: anyio.CapacityLimiter | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.enabled or self._public(scope):
+        if scope["type"] != "http" or not self.enabled:
             await self.app(scope, receive, send)
             return
         header = _header(scope, b"authorization")
-        user, problem = await self.authenticate(header)
+        client = scope.get("client")
+        address = str(client[0]) if client else ""
+        if self._public(scope):
+            if header:  # credentials on an open path only add detail (GET /health)
+                try:
+                    user, _ = await self.authenticate(header, address)
+                except Throttled:
+                    user = None
+                if user is not None:
+                    scope.setdefault("state", {})["user"] = user
+            await self.app(scope, receive, send)
+            return
+        try:
+            user, problem = await self.authenticate(header, address)
+        except Throttled as exc:
+            response = error_response(
+                429,
+                f"too many failed sign-ins {exc.what}; try again in {exc.retry_after} seconds",
+                headers={"retry-after": str(exc.retry_after)},
+            )
+            await response(scope, receive, send)
+            return
         if user is None:
             response = error_response(401, problem)
             for challenge in CHALLENGES:
@@ -80,8 +136,9 @@ class AuthMiddleware:
             and path not in WEBHOOK_NOT_PUBLIC
         )
 
-    async def authenticate(self, header: str | None) -> tuple[str | None, str]:
-        """(user, "") for a valid credential, else (None, why not)."""
+    async def authenticate(self, header: str | None, address: str = "") -> tuple[str | None, str]:
+        """(user, "") for a valid credential, else (None, why not); Throttled when the user name
+        or the client address has spent its failed sign-ins."""
         if not header:
             return None, "authentication required: send 'Authorization: Bearer <token>' or HTTP Basic"
         scheme, _, value = header.partition(" ")
@@ -92,7 +149,7 @@ class AuthMiddleware:
                 return None, "the API token is unknown or revoked"
             return token.user, ""
         if scheme.lower() == "basic" and value:
-            user = await self._basic(value)
+            user = await self._basic(value, address)
             if user is None:
                 return None, "wrong user name or password"
             return user, ""
@@ -102,7 +159,7 @@ class AuthMiddleware:
         with self.services.db.read() as conn:
             return self.tokens.lookup(conn, secret)
 
-    async def _basic(self, value: str) -> str | None:
+    async def _basic(self, value: str, address: str) -> str | None:
         key = hashlib.sha256(value.encode()).hexdigest()
         cached = self._basic_ok.get(key)
         now = time.monotonic()
@@ -113,16 +170,36 @@ class AuthMiddleware:
         except (binascii.Error, UnicodeDecodeError):
             return None
         name, sep, password = decoded.partition(":")
-        stored = self.users.get(name)
-        if not sep or stored is None:
+        if not sep:
             return None
-        if not await anyio.to_thread.run_sync(verify_password, password, stored):
+        self._check_throttle(name, address)
+        stored = self.users.get(name)
+        # An unknown name costs the same hash as a known one: timing must not tell them apart.
+        encoded = stored if stored is not None else self._dummy
+        if self._hash_limiter is None:
+            self._hash_limiter = anyio.CapacityLimiter(_HASH_THREADS)
+        matched = await anyio.to_thread.run_sync(
+            verify_password, password, encoded, limiter=self._hash_limiter
+        )
+        if not matched or stored is None:
+            self.throttle.record(f"user:{name}")
+            if address:
+                self.throttle.record(f"address:{address}")
             return None
         self._basic_ok[key] = (name, now + _CACHE_SECONDS)
         self._basic_ok.move_to_end(key)
         while len(self._basic_ok) > _CACHE_SIZE:
             self._basic_ok.popitem(last=False)
         return name
+
+    def _check_throttle(self, name: str, address: str) -> None:
+        wait = self.throttle.retry_after(f"user:{name}", self.per_user)
+        if wait is not None:
+            raise Throttled(wait, f"for user {name!r}")
+        if address:
+            wait = self.throttle.retry_after(f"address:{address}", self.per_address)
+            if wait is not None:
+                raise Throttled(wait, f"from {address}")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

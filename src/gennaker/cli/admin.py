@@ -12,8 +12,10 @@ from gennaker.authn.passwords import hash_password
 from gennaker.cli.common import Output, OutputOpt, out, print_json, table, when
 from gennaker.cli.server import ConfigOpt, fail, settings_from
 
-token_app = typer.Typer(help="API tokens (Authorization: Bearer).", no_args_is_help=True)
-user_app = typer.Typer(help="Local users (HTTP Basic).", no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens (Authorization: Bearer).", no_args_is_help=True, rich_markup_mode=None
+)
+user_app = typer.Typer(help="Local users (HTTP Basic).", no_args_is_help=True, rich_markup_mode=None)
 
 
 def _database(config: ConfigOpt) -> object:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from gennaker.cli.common import (
     EndpointOpt,
@@ -22,7 +23,7 @@ from gennaker.cli.common import (
     when,
 )
 
-app = typer.Typer(help="Applications: list, get, save, delete.", no_args_is_help=True)
+app = typer.Typer(help="Applications: list, get, save, delete.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("list")
@@ -92,7 +93,7 @@ def save_application(
             },
         )["ref"]
         wait_for_task(client, ref)
-    out.print(f"Application [bold]{str(body['name']).lower()}[/] saved")
+    out.print(f"Application [bold]{escape(str(body['name']).lower())}[/] saved")
 
 
 @app.command("delete")
@@ -115,4 +116,4 @@ def delete_application(
             },
         )["ref"]
         wait_for_task(client, ref)
-    out.print(f"Application [bold]{application}[/] deleted")
+    out.print(f"Application [bold]{escape(application)}[/] deleted")

@@ -1,6 +1,7 @@
-"""The API client behind the CLI: where the API is (flags, GENNAKER_ENDPOINT/GENNAKER_TOKEN,
-``~/.gennaker/config.yaml``, else http://127.0.0.1:8084), requests with Gate's errors turned into
-one readable message, and the Server-Sent Events stream."""
+"""The API client behind the CLI: where the API is and who is asking (flags,
+GENNAKER_ENDPOINT/GENNAKER_TOKEN/GENNAKER_USERNAME/GENNAKER_PASSWORD, ``~/.gennaker/config.yaml``
+with spin's ``auth.basic`` for HTTP Basic, else http://127.0.0.1:8084 without credentials),
+requests with Gate's errors turned into one readable message, and the Server-Sent Events stream."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class ClientConfig:
 
     endpoint: str
     token: str | None
+    #: HTTP Basic (user name, password), used when there is no token.
+    basic: tuple[str, str] | None = None
 
 
 def config_path() -> Path:
@@ -49,13 +52,32 @@ def resolve(endpoint: str | None = None, token: str | None = None) -> ClientConf
         except (OSError, yaml.YAMLError) as exc:
             raise ClientError(f"cannot read {path}: {exc}") from None
         if loaded is not None and not isinstance(loaded, dict):
-            raise ClientError(f"{path} must be a mapping with 'endpoint:' and 'token:'")
+            raise ClientError(f"{path} must be a mapping with 'endpoint:' and 'token:' or 'auth:'")
         file = loaded or {}
     chosen_endpoint = (
         endpoint or os.environ.get("GENNAKER_ENDPOINT") or file.get("endpoint") or DEFAULT_ENDPOINT
     )
     chosen_token = token or os.environ.get("GENNAKER_TOKEN") or file.get("token") or None
-    return ClientConfig(str(chosen_endpoint).rstrip("/"), None if chosen_token is None else str(chosen_token))
+    return ClientConfig(
+        str(chosen_endpoint).rstrip("/"),
+        None if chosen_token is None else str(chosen_token),
+        _basic(file, path),
+    )
+
+
+def _basic(file: dict[str, Any], path: Path) -> tuple[str, str] | None:
+    """HTTP Basic credentials: GENNAKER_USERNAME/GENNAKER_PASSWORD, else spin's
+    ``auth: {basic: {username, password}}`` in the config file."""
+    username = os.environ.get("GENNAKER_USERNAME")
+    if username:
+        return username, os.environ.get("GENNAKER_PASSWORD", "")
+    auth = file.get("auth")
+    if not isinstance(auth, dict) or auth.get("enabled") is False or auth.get("basic") is None:
+        return None
+    basic = auth["basic"]
+    if not isinstance(basic, dict) or not isinstance(basic.get("username"), str):
+        raise ClientError(f"{path}: auth.basic must have 'username:' and 'password:'")
+    return basic["username"], str(basic.get("password") or "")
 
 
 def error_message(response: httpx.Response) -> str:
@@ -81,9 +103,12 @@ class ApiClient:
     def __init__(self, config: ClientConfig, *, timeout: float = 30.0) -> None:
         self.config = config
         headers = {"Accept": "application/json"}
+        auth: httpx.BasicAuth | None = None
         if config.token:
             headers["Authorization"] = f"Bearer {config.token}"
-        self.http = httpx.Client(base_url=config.endpoint, headers=headers, timeout=timeout)
+        elif config.basic is not None:
+            auth = httpx.BasicAuth(*config.basic)
+        self.http = httpx.Client(base_url=config.endpoint, headers=headers, auth=auth, timeout=timeout)
 
     def close(self) -> None:
         """Close the connection pool."""

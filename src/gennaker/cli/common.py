@@ -1,5 +1,9 @@
 """What every client command shares: the endpoint/token/output options, the client, output helpers,
-and turning API errors into a message and exit code 1."""
+and turning API errors into a message and exit code 1.
+
+Text from the API or from files (names, messages, user names such as ``[anonymous]``) is printed
+with Rich markup escaped, so brackets in it are shown, not taken for styles.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,9 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from gennaker.cli.client import ApiClient, ClientError, resolve
 
@@ -27,10 +33,11 @@ class Output(StrEnum):
     json = "json"
 
 
-EndpointOpt = Annotated[
-    str | None, typer.Option("--endpoint", help="API URL (GENNAKER_ENDPOINT; default http://127.0.0.1:8084).")
-]
-TokenOpt = Annotated[str | None, typer.Option("--token", help="API token (GENNAKER_TOKEN).")]
+ENDPOINT_HELP = "API URL (GENNAKER_ENDPOINT; default http://127.0.0.1:8084)."
+TOKEN_HELP = "API token (GENNAKER_TOKEN)."
+EndpointOpt = Annotated[str | None, typer.Option("--endpoint", help=ENDPOINT_HELP)]
+TokenOpt = Annotated[str | None, typer.Option("--token", help=TOKEN_HELP)]
+
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for scripts.")]
 
 out = Console(highlight=False, soft_wrap=True)
@@ -43,20 +50,18 @@ def api(endpoint: str | None, token: str | None) -> Iterator[ApiClient]:
     try:
         client = ApiClient(resolve(endpoint, token))
     except ClientError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}")
-        raise typer.Exit(1) from None
+        raise die(exc.message) from None
     try:
         yield client
     except ClientError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", markup=True)
-        raise typer.Exit(1) from None
+        raise die(exc.message) from None
     finally:
         client.close()
 
 
 def die(message: str, code: int = 1) -> typer.Exit:
     """Print an error and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -73,12 +78,16 @@ def load_document(path: Path) -> Any:
         raise die(f"cannot read {path}: {exc.strerror}") from None
     try:
         return json.loads(text)
-    except ValueError:
-        pass
+    except ValueError as exc:
+        json_problem = str(exc)
     try:
-        return yaml.safe_load(text)
+        loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise die(f"{path} is neither valid JSON nor valid YAML: {exc}") from None
+    if loaded is None or isinstance(loaded, str | int | float | bool):
+        # YAML reads any line of text as a string: that is not a document anyone meant.
+        raise die(f"{path} is not valid JSON ({json_problem}) nor a YAML mapping or list") from None
+    return loaded
 
 
 def when(ms: Any) -> str:
@@ -112,20 +121,42 @@ STATUS_STYLE = {
 
 
 def status_text(status: Any) -> str:
-    """A status in its colour."""
+    """A status in its colour (Rich markup)."""
     value = str(status or "-")
     style = STATUS_STYLE.get(value)
     return f"[{style}]{value}[/]" if style else value
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A rich table on stdout."""
-    grid = Table(title=title, show_edge=False, header_style="bold")
-    for column in columns:
-        grid.add_column(column, overflow="fold")
-    for row in rows:
-        grid.add_row(*(str(cell) if cell is not None else "-" for cell in row))
-    out.print(grid)
+def status_cell(status: Any) -> Text:
+    """A status in its colour, as a table cell."""
+    return Text.from_markup(status_text(status))
+
+
+def _is_id_column(name: str) -> bool:
+    return name == "ID" or name.endswith(" ID")
+
+
+def table(
+    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], console: Console | None = None
+) -> None:
+    """A rich table on stdout. Ids are never wrapped or cut (they are there to be copied); other
+    cells are text as given (markup escaped) and fold when the terminal is narrow."""
+    cells = [[c if isinstance(c, Text) else Text("-" if c is None else str(c)) for c in row] for row in rows]
+    grid = Table(title=escape(title) if title else None, show_edge=False, header_style="bold")
+    for index, column in enumerate(columns):
+        if _is_id_column(column):
+            widest = max([len(column), *(cell_len(row[index]) for row in cells)])
+            grid.add_column(column, no_wrap=True, overflow="ignore", min_width=widest)
+        else:
+            grid.add_column(column, overflow="fold")
+    for row in cells:
+        grid.add_row(*row)
+    (console or out).print(grid)
+
+
+def cell_len(cell: Text) -> int:
+    """The width a cell takes."""
+    return cell.cell_len
 
 
 def wait_for_task(

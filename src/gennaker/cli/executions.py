@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from gennaker.cli.common import EndpointOpt, TokenOpt, api, die, out
 from gennaker.cli.watch import watch
 
-app = typer.Typer(help="Follow and steer one execution.", no_args_is_help=True)
+app = typer.Typer(help="Follow and steer one execution.", no_args_is_help=True, rich_markup_mode=None)
 
 IdArg = Annotated[str, typer.Argument(help="Execution id.")]
 StageArg = Annotated[str, typer.Argument(help="Stage id (see 'gennaker pipeline execution get').")]
@@ -70,4 +71,4 @@ def judge(
         patch["judgmentInput"] = judgment_input
     with api(endpoint, token) as client:
         client.request("PATCH", f"/pipelines/{execution_id}/stages/{stage_id}", json=patch)
-    out.print(f"Judgment '{patch['judgmentStatus']}' given to stage {stage_id}")
+    out.print(f"Judgment '{escape(str(patch['judgmentStatus']))}' given to stage {stage_id}")

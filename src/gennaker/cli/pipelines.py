@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from gennaker.cli.client import ClientError
 from gennaker.cli.common import (
@@ -21,14 +22,21 @@ from gennaker.cli.common import (
     load_document,
     out,
     print_json,
+    status_cell,
     status_text,
     table,
     when,
 )
 from gennaker.cli.watch import watch
 
-app = typer.Typer(help="Pipeline configs: list, get, save, delete, execute, validate.", no_args_is_help=True)
-execution_app = typer.Typer(help="Executions of a pipeline: list, get, cancel.", no_args_is_help=True)
+app = typer.Typer(
+    help="Pipeline configs: list, get, save, delete, execute, validate.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+execution_app = typer.Typer(
+    help="Executions of a pipeline: list, get, cancel.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(execution_app, name="execution")
 
 AppOpt = Annotated[str, typer.Option("--application", "-a", help="Application name.")]
@@ -79,8 +87,8 @@ def get_pipeline(
     token: TokenOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Print a pipeline config as JSON (``-o json`` output can be saved back unchanged); triggers
-    that cannot fire here are reported on stderr with the reason."""
+    """Print a pipeline config as JSON (its output can be saved back unchanged); triggers that
+    cannot fire here are reported on stderr with the reason."""
     with api(endpoint, token) as client:
         config = client.get(f"/applications/{application}/pipelineConfigs/{name}")
         statuses = client.get(f"/applications/{application}/pipelineConfigs/{name}/triggerStatus")
@@ -111,7 +119,7 @@ def save_pipeline(file: FileOpt, endpoint: EndpointOpt = None, token: TokenOpt =
                 if exc.status != 404:
                     raise
         saved = client.request("POST", "/pipelines", json=config)
-    out.print(f"Pipeline [bold]{saved.get('name')}[/] saved (id {saved.get('id')})")
+    out.print(f"Pipeline [bold]{escape(str(saved.get('name')))}[/] saved (id {saved.get('id')})")
 
 
 @app.command("validate")
@@ -120,7 +128,7 @@ def validate_pipeline(file: FileOpt, endpoint: EndpointOpt = None, token: TokenO
     config = load_document(file)
     with api(endpoint, token) as client:
         client.request("POST", "/pipelines/validate", json=config)
-    out.print(f"{file}: [green]valid[/]")
+    out.print(f"{escape(str(file))}: [green]valid[/]")
 
 
 @app.command("delete")
@@ -130,7 +138,7 @@ def delete_pipeline(
     """Delete a pipeline config."""
     with api(endpoint, token) as client:
         client.request("DELETE", f"/pipelines/{application}/{name}")
-    out.print(f"Pipeline [bold]{name}[/] deleted")
+    out.print(f"Pipeline [bold]{escape(name)}[/] deleted")
 
 
 def _parameters(pairs: list[str], file: Path | None) -> dict[str, Any]:
@@ -159,7 +167,7 @@ def execute(
         Path | None, typer.Option("--parameter-file", "-f", help="Parameters JSON/YAML.")
     ] = None,
     artifacts_file: Annotated[
-        Path | None, typer.Option("--artifacts-file", "-t", help="Artifacts JSON list.")
+        Path | None, typer.Option("--artifacts-file", "-t", help="Artifacts: a JSON or YAML list.")
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow it; exit 1 unless it succeeds.")] = False,
     endpoint: EndpointOpt = None,
@@ -179,7 +187,7 @@ def execute(
         if output == Output.json and not wait:
             print_json({"ref": ref, "id": execution_id})
             return
-        out.print(f"Pipeline [bold]{name}[/] started: execution {execution_id}")
+        out.print(f"Pipeline [bold]{escape(name)}[/] started: execution {execution_id}")
         if wait and not watch(client, execution_id):
             raise typer.Exit(1)
 
@@ -193,7 +201,7 @@ def execution_rows(executions: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         (
             e.get("id"),
             e.get("name"),
-            status_text(e.get("status")),
+            status_cell(e.get("status")),
             when(e.get("buildTime")),
             duration(e.get("startTime"), e.get("endTime")),
             (e.get("trigger") or {}).get("user"),
@@ -242,7 +250,8 @@ def get_execution(
         print_json(execution)
         return
     out.print(
-        f"[bold]{execution.get('name')}[/] ({execution.get('application')})  {status_text(execution.get('status'))}"
+        f"[bold]{escape(str(execution.get('name')))}[/] ({escape(str(execution.get('application')))})"
+        f"  {status_text(execution.get('status'))}"
         f"  started {when(execution.get('buildTime'))}"
     )
     rows = [
@@ -251,7 +260,7 @@ def get_execution(
             s.get("refId"),
             s.get("name"),
             s.get("type"),
-            status_text(s.get("status")),
+            status_cell(s.get("status")),
             duration(s.get("startTime"), s.get("endTime")),
         )
         for s in execution.get("stages") or []

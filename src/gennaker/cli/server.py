@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from gennaker import __version__
@@ -35,13 +36,13 @@ ConcurrencyOpt = Annotated[
     int | None, typer.Option("--concurrency", min=1, max=256, help="Messages handled at once.")
 ]
 
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
 err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``message`` (no traceback) and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
+
 from gennaker.cli.client import ApiClient
 from gennaker.cli.common import duration, out, status_text, when
 
@@ -13,7 +15,7 @@ COMPLETE = {"SUCCEEDED", "FAILED_CONTINUE", "TERMINAL", "CANCELED", "STOPPED", "
 
 def _stage_line(name: Any, kind: Any, status: Any, synthetic: bool = False) -> None:
     indent = "    " if synthetic else "  "
-    out.print(f"{indent}[bold]{name}[/] [dim]({kind})[/]  {status_text(status)}")
+    out.print(f"{indent}[bold]{escape(str(name))}[/] [dim]({escape(str(kind))})[/]  {status_text(status)}")
 
 
 def _summary(execution: dict[str, Any]) -> None:
@@ -24,12 +26,12 @@ def _summary(execution: dict[str, Any]) -> None:
         exception = ((stage.get("context") or {}).get("exception") or {}).get("details") or {}
         if stage.get("status") in ("TERMINAL", "STOPPED") and exception:
             errors = exception.get("errors") or [exception.get("error")]
-            out.print(f"  [red]{stage.get('name')}: {'; '.join(str(e) for e in errors if e)}[/]")
+            text = f"{stage.get('name')}: {'; '.join(str(e) for e in errors if e)}"
+            out.print(f"  [red]{escape(text)}[/]")
     if execution.get("canceled"):
         reason = execution.get("cancellationReason")
-        out.print(
-            f"  canceled by {execution.get('canceledBy') or 'someone'}{f': {reason}' if reason else ''}"
-        )
+        text = f"canceled by {execution.get('canceledBy') or 'someone'}{f': {reason}' if reason else ''}"
+        out.print(f"  {escape(text)}")
 
 
 def watch(client: ApiClient, execution_id: str) -> bool:
@@ -38,7 +40,7 @@ def watch(client: ApiClient, execution_id: str) -> bool:
     next(events)  # the stream is open: nothing from here on is missed
     execution = client.get(f"/pipelines/{execution_id}")
     out.print(
-        f"Watching [bold]{execution.get('name') or execution_id}[/] ({execution_id}), "
+        f"Watching [bold]{escape(str(execution.get('name') or execution_id))}[/] ({execution_id}), "
         f"started {when(execution.get('buildTime'))}"
     )
     shown: dict[str, str] = {}  # stage id -> status printed last (the snapshot and events overlap)
@@ -63,7 +65,7 @@ def watch(client: ApiClient, execution_id: str) -> bool:
                 bool(event.get("synthetic")),
             )
         elif kind.startswith("pipeline."):
-            out.print(f"[dim]{kind}[/]  {status_text(event.get('status'))}")
+            out.print(f"[dim]{escape(kind)}[/]  {status_text(event.get('status'))}")
             if event.get("status") in COMPLETE:
                 execution = client.get(f"/pipelines/{execution_id}")
     events.close()

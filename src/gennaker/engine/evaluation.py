@@ -84,6 +84,7 @@ class StageEvaluator:
         self._limits = ex.Limits(
             max_expression_length=settings.expressions.max_length,
             max_steps=settings.expressions.max_steps,
+            max_seconds=settings.expressions.max_seconds,
             url_timeout_seconds=settings.expressions.url_timeout_seconds,
             url_max_bytes=settings.expressions.url_max_bytes,
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -21,7 +20,7 @@ from gennaker.expressions.deployments import (
     resolved_artifact,
     resolved_artifacts,
 )
-from gennaker.expressions.errors import ExpressionError, helper_error
+from gennaker.expressions.errors import ExpressionError, LimitExceeded, helper_error
 from gennaker.expressions.helper_support import check_arity, execution_of, matches_id, stages_of, text_param
 from gennaker.expressions.jlang import INT_RANGE, parse_java_double, parse_java_int
 from gennaker.expressions.limits import Env
@@ -147,20 +146,29 @@ def pipeline_id_in_application(env: Env, args: list[Any]) -> str | None:
 
 def from_url(env: Env, args: list[Any]) -> str:
     """``#fromUrl(url)``: a GET through the outbound policy, within size and time limits."""
-    check_arity("fromUrl", args, 1)
+    return fetch_url(env, "fromUrl", args)
+
+
+def fetch_url(env: Env, name: str, args: list[Any]) -> str:
+    """The body of the URL in ``args`` for the helper ``#name``. The fetch counts against the
+    evaluation's time limit: it may take the smaller of ``url_timeout_seconds`` and what is left."""
+    check_arity(name, args, 1)
     url = text_param(args[0])
     fetcher = env.ctx.url_fetcher
     if fetcher is None:
-        raise helper_error(f"#fromUrl({url}) failed: URL functions are not configured")
+        raise helper_error(f"#{name}({url}) failed: URL functions are not configured")
     if url is None:
-        raise helper_error("#fromUrl(null) failed: a URL is needed")
-    started = time.monotonic()
+        raise helper_error(f"#{name}(null) failed: a URL is needed")
+    remaining = env.remaining_seconds()
+    if remaining <= 0:
+        raise LimitExceeded(f"expression ran longer than {env.limits.max_seconds} seconds")
+    timeout = min(env.limits.url_timeout_seconds, remaining)
     try:
-        text = fetcher(url, timeout_s=env.limits.url_timeout_seconds, max_bytes=env.limits.url_max_bytes)
+        text = fetcher(url, timeout_s=timeout, max_bytes=env.limits.url_max_bytes)
     except Exception as exc:  # the fetcher reports policy refusals and network errors alike
-        raise helper_error(f"#fromUrl({url}) failed: {exc}") from exc
-    finally:
-        env.extend_deadline(time.monotonic() - started)
+        if timeout < env.limits.url_timeout_seconds:
+            env.check_time()  # cut short by the evaluation's limit: say that, not "timed out"
+        raise helper_error(f"#{name}({url}) failed: {exc}") from exc
     return env.new_str(text)
 
 
@@ -216,8 +224,7 @@ def _one(name: str, fn: Callable[[Env, Any], Any]) -> Helper:
 
 def _url_then(name: str, parse: Callable[[Env, Any], Any]) -> Helper:
     def helper(env: Env, args: list[Any]) -> Any:
-        check_arity(name, args, 1)
-        return parse(env, from_url(env, args))
+        return parse(env, fetch_url(env, name, args))
 
     return helper
 

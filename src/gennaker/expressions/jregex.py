@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from gennaker.expressions.errors import PATTERN_SYNTAX, ExpressionError, LimitExceeded
-from gennaker.expressions.limits import Env
+from gennaker.expressions.limits import Env, Limits
 
 _POSIX = {
     "Lower": "a-z",
@@ -90,13 +90,17 @@ class JavaPattern:
 
     def check(self, env: Env, text: str, *, search: bool) -> None:
         """Refuse to run on ``text`` when the pessimistic cost bound is too high."""
+        self.admit(env.limits, text, search=search)
+
+    def admit(self, limits: Limits, text: str, *, search: bool) -> None:
+        """``check`` for callers outside an evaluation (trigger constraints)."""
         n = len(text)
-        if n > env.limits.max_regex_input:
-            raise LimitExceeded(f"regex input longer than {env.limits.max_regex_input} characters")
+        if n > limits.max_regex_input:
+            raise LimitExceeded(f"regex input longer than {limits.max_regex_input} characters")
         cost = float(max(n, 1)) ** (self.unbounded + (1 if search else 0))
         if self.exponential:
             cost *= 2.0 ** min(n, 1000)
-        if cost > env.limits.max_regex_cost:
+        if cost > limits.max_regex_cost:
             raise LimitExceeded(
                 f"regex '{self.regex.pattern}' could backtrack too long on {n} characters "
                 "(simplify nested or repeated quantifiers)"
@@ -340,6 +344,11 @@ def _compile(pattern: str) -> JavaPattern:
 
 def java_pattern(env: Env, pattern: str) -> JavaPattern:
     """Convert and compile a Java regex (cached), within the pattern-length limit."""
-    if len(pattern) > env.limits.max_regex_length:
-        raise LimitExceeded(f"regex longer than {env.limits.max_regex_length} characters")
+    return compile_java(env.limits, pattern)
+
+
+def compile_java(limits: Limits, pattern: str) -> JavaPattern:
+    """``java_pattern`` for callers outside an evaluation (trigger constraints)."""
+    if len(pattern) > limits.max_regex_length:
+        raise LimitExceeded(f"regex longer than {limits.max_regex_length} characters")
     return _compile(pattern)

@@ -65,9 +65,9 @@ class Env:
         if time.monotonic() > self._deadline:
             raise LimitExceeded(f"expression ran longer than {self.limits.max_seconds} seconds")
 
-    def extend_deadline(self, seconds: float) -> None:
-        """Do not count time spent waiting on I/O that has its own timeout (URL helpers)."""
-        self._deadline += seconds
+    def remaining_seconds(self) -> float:
+        """Wall time left in this evaluation's budget (URL helpers wait no longer than this)."""
+        return self._deadline - time.monotonic()
 
     def alloc(self, amount: int) -> None:
         """Charge ``amount`` characters or elements to this evaluation's allocation budget."""

@@ -194,7 +194,9 @@ class Walker:
         except ExpressionError as exc:
             key = key if key is not None else _escape_simple(source)
             described = f"Failed to evaluate {self._fields(source, parent)} {exc.message}"
-            self.summary.add(key, ERROR, described.replace("$", ""), exc.java_type)
+            # Orca strips "$" so a description is never evaluated again; only "${" can start an
+            # expression, so a "$" elsewhere (a regex's end anchor) stays.
+            self.summary.add(key, ERROR, described.replace("${", "{"), exc.java_type)
             self.summary.attempted(key)
             return source
         if unresolved:

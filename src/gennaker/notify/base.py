@@ -74,7 +74,7 @@ async def post_json(
         addresses = ctx.policy.check(url, PURPOSE)
     except OutboundDenied as exc:
         raise DeliveryError(
-            f"the outbound policy refuses the {what} URL: {exc.reason}", permanent=True
+            f"the outbound policy refuses the {what.removeprefix('the ')} URL: {exc.reason}", permanent=True
         ) from None
     except FetchFailed as exc:
         raise DeliveryError(f"cannot reach {what}: {exc.reason}") from None

@@ -35,6 +35,9 @@ Json = dict[str, Any]
 
 #: The name column's width (Front50's SQL backend uses the same).
 MAX_NAME_LENGTH = 255
+#: Frigga's name characters with the hyphen (com.netflix.frigga.NameConstants.NAME_HYPHEN_CHARS):
+#: names that cluster and server group names can start with, and that a URL path carries as is.
+_APP_NAME_RE = re.compile(r"[-a-zA-Z0-9._]+")
 ANONYMOUS = "anonymous"
 
 #: Orca's UpsertApplicationTask (ApplicationNameValidator): per cloud provider, the longest name
@@ -171,7 +174,11 @@ class ApplicationRepository:
         assert isinstance(application, dict)
         errors: list[FieldError] = []
         name = application.get("name")
-        if not isinstance(name, str) or not name.strip():
+        if isinstance(name, int | float) and not isinstance(name, bool):
+            errors.append(FieldError("$.name", f'must be a string: write the name in quotes ("{name}")'))
+        elif name is not None and not isinstance(name, str):
+            errors.append(FieldError("$.name", "must be a string"))
+        elif not isinstance(name, str) or not name.strip():
             errors.append(FieldError("$.name", "Application must have a non-empty name"))
         else:
             errors.extend(self._name_errors(name.strip(), application))
@@ -194,6 +201,14 @@ class ApplicationRepository:
 
     def _name_errors(self, name: str, application: Json) -> list[FieldError]:
         errors = []
+        if not _APP_NAME_RE.fullmatch(name) or not name.strip("."):
+            errors.append(
+                FieldError(
+                    "$.name",
+                    f"invalid application name {name!r}: use only letters, digits, '-', '_' and '.' "
+                    "(Frigga's naming rules; not only dots)",
+                )
+            )
         if len(name) > MAX_NAME_LENGTH:
             errors.append(FieldError("$.name", f"must be at most {MAX_NAME_LENGTH} characters"))
         if self._name_pattern is not None and not self._name_pattern.fullmatch(name):

@@ -6,20 +6,21 @@ stripped), and ``events`` is empty or names the event's action (``push``; for Gi
 requests the action as GitHub sends it, ``opened``, ``synchronize``, ``closed`` ..., also written
 ``pull_request:opened``, or ``pull_request`` for any of them).
 
-A matching trigger with a ``secret`` needs the service's signature of the raw body; when any
-matching trigger's signature check fails, the delivery is refused (401 without a signature, 403
-with a wrong one) and starts nothing.
+A trigger for the delivery's repository (same source, project and slug) with a ``secret`` needs
+the service's signature of the raw body, checked before anything else about the trigger (the
+branch regex, the event names): when any such signature check fails, the delivery is refused
+(401 without a signature, 403 with a wrong one) and starts nothing. Branch regexes are Java
+regexes run under the expression language's backtracking guard (``gennaker.triggers.patterns``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gennaker.triggers import common
 from gennaker.triggers.git_payloads import GitEvent, NotAGitEvent, parse, signature_problem
+from gennaker.triggers.patterns import PatternRefused, matches
 from gennaker.triggers.webhook import Delivery, Outcome
 
 if TYPE_CHECKING:
@@ -37,6 +38,11 @@ class SignatureRejected(Exception):
 
 def mismatch(trigger: Mapping[str, Any], event: GitEvent) -> str | None:
     """Why ``trigger`` does not match ``event`` (None when it does)."""
+    return repository_mismatch(trigger, event) or event_mismatch(trigger, event)
+
+
+def repository_mismatch(trigger: Mapping[str, Any], event: GitEvent) -> str | None:
+    """Why ``trigger`` is not for the event's repository (None when it is)."""
     if str(trigger.get("source") or "").lower() != event.source.lower():
         return "source differs"
     projects = {event.project.lower(), *(a.lower() for a in event.project_aliases if a)}
@@ -44,13 +50,18 @@ def mismatch(trigger: Mapping[str, Any], event: GitEvent) -> str | None:
         return "project differs"
     if str(trigger.get("slug") or "").lower() != event.slug.lower():
         return "slug differs"
+    return None
+
+
+def event_mismatch(trigger: Mapping[str, Any], event: GitEvent) -> str | None:
+    """Why a trigger for the event's repository does not take this event (None when it does)."""
     pattern = str(trigger.get("branch") or "").strip()
     if pattern:
         try:
-            if re.fullmatch(pattern, event.branch) is None:
+            if not matches(pattern, event.branch, whole=True):
                 return f"branch {event.branch!r} does not match {pattern!r}"
-        except re.error as exc:
-            return f"branch pattern {pattern!r} is not a valid regex: {exc}"
+        except PatternRefused as exc:
+            return f"branch pattern not checked: {exc}"
     wanted = trigger.get("events")
     if isinstance(wanted, list) and wanted:
         names = {event.action}
@@ -61,12 +72,6 @@ def mismatch(trigger: Mapping[str, Any], event: GitEvent) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Match:
-    candidate: common.Candidate
-    problem: str | None
-
-
 def handle(services: Services, delivery: Delivery) -> Outcome:
     """Start every pipeline whose git trigger matches; SignatureRejected when a secret fails."""
     outcome = Outcome(delivery.event_id)
@@ -75,25 +80,27 @@ def handle(services: Services, delivery: Delivery) -> Outcome:
         event = parse(source, delivery.headers, delivery.body)
     except NotAGitEvent:
         return outcome
-    matches = [
-        _Match(c, mismatch(c.trigger, event))
+    # Signatures first: nothing else about a trigger is worked out for an unauthenticated sender.
+    for_repository = [
+        c
         for c in common.load_candidates(services, "git")
         if str(c.trigger.get("source") or "").lower() == source
+        and repository_mismatch(c.trigger, event) is None
     ]
-    matched = [m.candidate for m in matches if m.problem is None]
     label = f"git:{source}"
-    for candidate in matched:
+    for candidate in for_repository:
         secret = candidate.trigger.get("secret")
         if not secret:
             continue
         problem = signature_problem(source, str(secret), delivery.headers, delivery.raw)
         if problem is not None:
-            for other in matched:
+            for other in for_repository:
                 common.reject(
                     services, other, {**event.trigger_fields(), "type": "git"}, source=label,
                     reason=f"signature check failed: {problem[1]}",
                 )  # fmt: skip
             raise SignatureRejected(*problem)
+    matched = [c for c in for_repository if event_mismatch(c.trigger, event) is None]
     for candidate in matched:
         trigger = common.build_trigger(
             candidate,

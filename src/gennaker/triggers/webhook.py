@@ -3,7 +3,9 @@
 A trigger matches when its ``source`` equals the URL's source and every ``payloadConstraints``
 entry finds its regex in the payload: the top-level field of that name when present, else the
 key read as a JSONPath (``$.repo.name`` or ``repo.name``). The execution's trigger gets the
-``payload``, ``parameters`` (= body.parameters) and ``artifacts`` (= body.artifacts).
+``payload``, ``parameters`` (= body.parameters) and ``artifacts`` (= body.artifacts). Constraint
+regexes are Java regexes run under the expression language's backtracking guard
+(``gennaker.triggers.patterns``).
 
 The same matching serves any other type posted to ``/webhooks/{type}/{source}`` that a plugin
 registers (see ``gennaker.triggers.sources``).
@@ -11,7 +13,6 @@ registers (see ``gennaker.triggers.sources``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ import orjson
 from jsonpath_ng.ext.parser import parse as jsonpath_parse
 
 from gennaker.triggers import common
+from gennaker.triggers.patterns import PatternRefused, matches
 
 if TYPE_CHECKING:
     from gennaker.services import Services
@@ -84,11 +86,10 @@ def constraints_problem(constraints: Any, payload: Any) -> str | None:
         if values is None:
             return f"payload has no {key!r}"
         try:
-            regex = re.compile(str(pattern))
-        except re.error as exc:
-            return f"payloadConstraints[{key!r}] is not a valid regex: {exc}"
-        if not any(regex.search(_as_text(v)) for v in values):
-            return f"payload {key!r} does not match {pattern!r}"
+            if not any(matches(str(pattern), _as_text(v), whole=False) for v in values):
+                return f"payload {key!r} does not match {pattern!r}"
+        except PatternRefused as exc:
+            return f"payloadConstraints[{key!r}] not checked: {exc}"
     return None
 
 

@@ -3,14 +3,21 @@ execution, at execution scope or at one stage's scope, and try an evaluateVariab
 
 The answer is ``{result, detail}``: the value (the original text when evaluation failed) and the
 ``expressionEvaluationSummary`` of what failed (null when nothing did). Nothing is stored.
+
+Evaluation runs in worker threads, at most ``EVALUATIONS_AT_ONCE`` at a time: an expression that
+runs into its time limit, or waits on a slow ``#fromUrl``, holds one of those threads and never
+the event loop, so the rest of the API (``/health`` included) keeps answering.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 
 from gennaker.api.deps import ServicesDep, csv
@@ -22,6 +29,9 @@ from gennaker.model.ids import new_ulid
 from gennaker.services import Services
 
 router = APIRouter(tags=["expressions"], responses=ERRORS)
+
+#: Evaluations running at once per API process; more wait their turn without blocking anything.
+EVALUATIONS_AT_ONCE = 4
 
 ExpressionParam = Annotated[str | None, Query(description="the text to evaluate, e.g. ${trigger.user}")]
 
@@ -55,8 +65,25 @@ async def _expression(request: Request, query_value: str | None) -> str:
     return body
 
 
-def _answer(services: Services, execution: Execution, stage: Stage | None, text: str) -> Any:
-    result = services.evaluator.evaluate_text(execution, stage, text)
+async def _off_loop(request: Request, work: Callable[[], Any]) -> Any:
+    """Run ``work`` in a worker thread, within the API's bound on evaluations at once."""
+    limiter = getattr(request.app.state, "expression_limiter", None)
+    if not isinstance(limiter, anyio.CapacityLimiter):
+        limiter = anyio.CapacityLimiter(EVALUATIONS_AT_ONCE)
+        request.app.state.expression_limiter = limiter
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
+
+
+async def _answer(
+    request: Request, services: Services, execution_id: str, stage_id: str | None, text: str
+) -> Any:
+    execution = await anyio.to_thread.run_sync(_load, services, execution_id)
+    stage = None
+    if stage_id is not None:
+        stage = execution.stage(stage_id)
+        if stage is None:
+            raise NotFound(f"execution {execution_id} has no stage {stage_id}")
+    result = await _off_loop(request, lambda: services.evaluator.evaluate_text(execution, stage, text))
     failures = result.summary.to_json()
     return json_response({"result": result.value, "detail": failures or None})
 
@@ -68,7 +95,7 @@ async def evaluate_for_execution(
 ) -> Any:
     """Evaluate against the execution (``execution``, ``trigger``, ``parameters`` in scope)."""
     text = await _expression(request, expression)
-    return _answer(services, _load(services, execution_id), None, text)
+    return await _answer(request, services, execution_id, None, text)
 
 
 @router.get("/pipelines/{execution_id}/{stage_id}/evaluateExpression", operation_id="evaluate_for_stage_get")
@@ -84,11 +111,7 @@ async def evaluate_for_stage(
 ) -> Any:
     """Evaluate at one stage's scope: its context, ancestor outputs, and the execution."""
     text = await _expression(request, expression)
-    execution = _load(services, execution_id)
-    stage = execution.stage(stage_id)
-    if stage is None:
-        raise NotFound(f"execution {execution_id} has no stage {stage_id}")
-    return _answer(services, execution, stage, text)
+    return await _answer(request, services, execution_id, stage_id, text)
 
 
 @router.post("/pipelines/{execution_id}/evaluateVariables")
@@ -106,7 +129,7 @@ async def evaluate_variables(
         raise InvalidInput(f"the body is not valid JSON: {exc.msg} at position {exc.pos}") from None
     if not isinstance(variables, list) or not all(isinstance(v, dict) and "key" in v for v in variables):
         raise InvalidInput('the body must be a list of {"key": ..., "value": ...}')
-    execution = copy.deepcopy(_load(services, execution_id))
+    execution = copy.deepcopy(await anyio.to_thread.run_sync(_load, services, execution_id))
     if spelVersion is not None:
         if spelVersion.lower() not in ("v3", "v4"):
             raise InvalidInput(f"spelVersion must be v3 or v4, not {spelVersion!r}")
@@ -122,7 +145,9 @@ async def evaluate_variables(
     execution.stages.append(probe)
     # As Orca's ExpressionUtils.evaluateVariables: the stage's own evaluation, whose v4 variables
     # carry their sourceValue and evaluated description (null when there is none).
-    result, summary = services.evaluator.evaluate_variable_list(execution, probe, variables)
+    result, summary = await _off_loop(
+        request, lambda: services.evaluator.evaluate_variable_list(execution, probe, variables)
+    )
     if execution.spel_evaluator == "v4":
         result = [{**v, "description": v.get("description")} if isinstance(v, dict) else v for v in result]
     return json_response({"result": result, "detail": summary or None})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from gennaker.api.responses import json_response
 from gennaker.db import DatabaseUnavailable
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
 
 
 class Health(BaseModel):
@@ -32,15 +34,21 @@ class Health(BaseModel):
     response_model_exclude_none=True,
     responses={503: {"model": Health, "description": "the database is unreachable"}},
 )
-def health(services: ServicesDep) -> Any:
-    """UP when the database answers; the queue depth says how much work waits."""
+def health(services: ServicesDep, request: Request) -> Any:
+    """UP when the database answers; the queue depth says how much work waits. Why the database
+    is unreachable goes to the log, and to callers who sent valid credentials (or to everyone
+    when authentication is off): it names hosts and ports."""
     try:
         services.db.ping()
         ready, in_flight = services.queue.depth()
     except (DatabaseUnavailable, sa.exc.OperationalError) as exc:
-        return json_response(
-            {"status": "DOWN", "database": "unreachable", "error": str(exc).splitlines()[0]}, 503
-        )
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.warning("health check: the database is unreachable: %s", detail)
+        body: dict[str, Any] = {"status": "DOWN", "database": "unreachable"}
+        trusted = not services.settings.auth.enabled or getattr(request.state, "user", None)
+        if trusted:
+            body["error"] = detail
+        return json_response(body, 503)
     return {"status": "UP", "database": "ok", "queue": {"ready": ready, "inFlight": in_flight}}
 
 

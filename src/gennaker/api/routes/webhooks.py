@@ -2,9 +2,9 @@
 git pushes from GitHub, GitLab and Bitbucket, and types that plugins register.
 
 Answers ``{eventProcessed, eventId}`` (plus what each matched pipeline did). Refused: an unknown
-type or git service (400), a body that is not JSON (400), a body over ``MAX_BODY_BYTES`` (413,
-judged from Content-Length before reading, and by counting while reading), and a git delivery
-whose signature fails a matching trigger's secret (401 without one, 403 with a wrong one).
+type or git service (400), a body that is not JSON (400), and a git delivery whose signature fails
+a matching trigger's secret (401 without one, 403 with a wrong one). The body cap of every route
+(``server.max_body_bytes``, 413) applies here too.
 """
 
 from __future__ import annotations
@@ -25,10 +25,6 @@ from gennaker.triggers.git_payloads import SOURCES as GIT_SOURCES
 from gennaker.triggers.git_payloads import delivery_id
 from gennaker.triggers.sources import TriggerSourceRegistry, build_registry
 
-#: Largest webhook body accepted (GitHub sends at most 25 MB, but pushes that large carry
-#: thousands of commits nobody needs to trigger a pipeline).
-MAX_BODY_BYTES = 5 * 1024 * 1024
-
 router = APIRouter(tags=["webhooks"])
 
 
@@ -47,22 +43,6 @@ def get_services(request: Request) -> Services:
     """The Services object the app was built with (``app.state.services``)."""
     services: Services = request.app.state.services
     return services
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.strip().isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            raise _TooLarge
-    return bytes(body)
 
 
 def trigger_sources(request: Request, services: Services) -> TriggerSourceRegistry:
@@ -98,10 +78,7 @@ async def post_webhook(type_: str, source: str, request: Request) -> Response:
         return _error(400, f"unknown webhook type {type_!r}; known types: {known}")
     if kind == "git" and source.lower() not in GIT_SOURCES:
         return _error(400, f"unknown git source {source!r}; expected one of {', '.join(GIT_SOURCES[:3])}")
-    try:
-        raw = await _read_body(request)
-    except _TooLarge:
-        return _error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    raw = await request.body()
     try:
         body = orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError as exc:
