@@ -90,6 +90,8 @@ def build_services(
     manager.hook.register_stages(registry=registry, settings=settings)
     providers = ProviderRegistry(db, clock, settings.data_dir)
     manager.hook.register_providers(registry=providers, settings=settings)
+    for provider in providers:  # stages that name it pass the save-time availability check
+        registry.add_cloud_provider(provider.id)
     cache = InfrastructureCache(db, clock)
     return Services(
         settings=settings,
