@@ -206,6 +206,8 @@ class Settings(_Section):
     providers: Mapping[str, Any] = Field(default_factory=dict)
     gitops: Mapping[str, Any] = Field(default_factory=dict)
     policies: Mapping[str, Any] = Field(default_factory=dict)
+    #: Canary analysis: metrics accounts (gennaker.canary.settings).
+    canary: Mapping[str, Any] = Field(default_factory=dict)
 
 
 _ENV_ALIASES: dict[str, tuple[str, ...]] = {

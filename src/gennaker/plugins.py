@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 #: Modules whose hook implementations make up Gennaker's built-in behaviour.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "gennaker.stages",
+    "gennaker.canary.plugin",
     "gennaker.providers.local.plugin",
     "gennaker.providers.search",
 )

@@ -10,6 +10,7 @@ from gennaker import __version__
 from gennaker.cli import (
     admin,
     applications,
+    canary,
     executions,
     gitops,
     infrastructure,
@@ -73,6 +74,7 @@ def build_app() -> typer.Typer:
     app.add_typer(templates.app, name="pipeline-template", hidden=True)
     app.add_typer(gitops.app, name="gitops")
     app.add_typer(policies.app, name="policy")
+    app.add_typer(canary.app, name="canary")
     app.add_typer(admin.token_app, name="token")
     app.add_typer(admin.user_app, name="user")
     infrastructure.register(app)

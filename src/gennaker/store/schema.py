@@ -261,6 +261,46 @@ notification_deliveries = sa.Table(
     sa.Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
 )
 
+# -- Kayenta: canary configs, metric set pair lists and canary executions (gennaker.canary) --
+
+canary_configs = sa.Table(
+    "canary_configs",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    # The config's applications, as a JSON list (listing filters on them in Python: few configs).
+    sa.Column("applications", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# The judge's input: the fetched control and experiment series of one canary run, kept so that a
+# judgment can be read again and judged again (``POST /judges/judge``).
+canary_metric_set_pair_lists = sa.Table(
+    "canary_metric_set_pair_lists",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# One canary run (``/canary``) or standalone analysis (``/standalone_canary_analysis``): its request,
+# the config as it was, and the result, in Kayenta's status-response shape.
+canary_executions = sa.Table(
+    "canary_executions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("application", sa.String(255)),
+    sa.Column("config_id", sa.String(255)),
+    sa.Column("parent_execution_id", sa.String(64)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_canary_executions_app_time", "application", "kind", "created_at"),
+)
+
 # -- Front50's projects and application notifications (gennaker.store.projects, .notifications) --
 
 # A project groups applications, clusters and pipelines for Deck's project dashboard; ``body`` is

@@ -29,4 +29,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.notifications",
     "gennaker.api.routes.search",
     "gennaker.api.routes.capabilities",
+    "gennaker.api.routes.kayenta",
+    "gennaker.api.routes.canaries",
 )
