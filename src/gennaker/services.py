@@ -82,7 +82,11 @@ def build_services(
 ) -> Services:
     """Wire every component from the settings (migrating the database unless told not to)."""
     clock = clock or SystemClock()
-    db = Database(settings.database.url, pool_size=settings.database.pool_size)
+    db = Database(
+        settings.database.url,
+        pool_size=settings.database.pool_size,
+        sqlite_synchronous=settings.database.sqlite_synchronous,
+    )
     if apply_migrations:
         migrate.upgrade(db)
     manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)
@@ -100,7 +104,7 @@ def build_services(
         queue=open_queue(db, clock, max_attempts=settings.worker.max_attempts),
         registry=registry,
         plugins=manager,
-        executions=ExecutionRepository(db.dialect),
+        executions=ExecutionRepository(db.dialect, verify_writes=settings.engine.verify_writes),
         applications=ApplicationRepository(clock),
         pipelines=PipelineConfigRepository(clock),
         strategies=PipelineConfigRepository(clock, kind="strategy"),

@@ -221,7 +221,7 @@ def db_upgrade(config: ConfigOpt = None, log_level: LogLevelOpt = None) -> None:
     from gennaker.db import Database
     from gennaker.store import migrate
 
-    database = Database(settings.database.url)
+    database = Database(settings.database.url, sqlite_synchronous=settings.database.sqlite_synchronous)
     try:
         before = migrate.current_revision(database)
         migrate.upgrade(database)

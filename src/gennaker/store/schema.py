@@ -92,7 +92,13 @@ stages = sa.Table(
     sa.Column("ref_id", sa.String(255)),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
+    # Which save of the execution last wrote this row (its stage rows' highest revision tells a
+    # worker's cached copy whether any stage changed since: engine/execution_cache.py).
+    sa.Column(
+        "revision", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False, server_default="0"
+    ),
     sa.Index("ix_stages_execution", "execution_id", "position"),
+    sa.Index("ix_stages_revision", "execution_id", "revision"),
 )
 
 queue_messages = sa.Table(
