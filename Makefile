@@ -29,11 +29,11 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 # Debian packages for servers the tests start themselves: a Docker registry (docker triggers),
-# openssl (a self-signed certificate for the SMTP STARTTLS test), Chromium (the web UI's browser
-# tests drive it through Playwright; no browser is ever downloaded) and Prometheus (the canary
-# analysis' metric source).
+# openssl (a self-signed certificate for the SMTP STARTTLS test), Chromium, Prometheus (the canary
+# analysis' metric source), haproxy (the local provider's load balancers) and git (baking images
+# from repositories).
 system-deps:
-	@./scripts/system-deps.sh docker-registry openssl chromium prometheus
+	@./scripts/system-deps.sh docker-registry openssl chromium prometheus haproxy git
 
 lint:
 	$(BIN)/ruff check src tests bench

@@ -215,6 +215,8 @@ class Settings(_Section):
     webhook: Mapping[str, Any] = Field(default_factory=dict)
     notifications: Mapping[str, Any] = Field(default_factory=dict)
     docker: Mapping[str, Any] = Field(default_factory=dict)
+    #: Cloud providers' sections (``[[providers.local.accounts]]``), validated by each provider.
+    providers: Mapping[str, Any] = Field(default_factory=dict)
     gitops: Mapping[str, Any] = Field(default_factory=dict)
     policies: Mapping[str, Any] = Field(default_factory=dict)
     #: Canary analysis: metrics accounts (gennaker.canary.settings).

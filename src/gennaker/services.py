@@ -17,6 +17,10 @@ from gennaker.plugins import plugin_manager
 from gennaker.policies.evaluator import PolicyEngine
 from gennaker.policies.settings import policy_settings
 from gennaker.policies.stored import StoredPolicies
+from gennaker.providers.cache import InfrastructureCache
+from gennaker.providers.clouddriver import Clouddriver
+from gennaker.providers.operations import OperationLog
+from gennaker.providers.registry import ProviderRegistry
 from gennaker.queue import open_queue
 from gennaker.queue.base import Queue
 from gennaker.store import migrate
@@ -43,6 +47,7 @@ class Services:
     pipelines: PipelineConfigRepository
     strategies: PipelineConfigRepository
     templates: PipelineTemplateRepository
+    clouddriver: Clouddriver
     evaluator: StageEvaluator = field(init=False)
     launcher: Launcher = field(init=False)
     operations: Operations = field(init=False)
@@ -62,6 +67,7 @@ class Services:
 
     def close(self) -> None:
         """Stop the queue's listener and release pooled connections."""
+        self.clouddriver.close()
         self.queue.close()
         self.db.dispose()
 
@@ -86,6 +92,11 @@ def build_services(
     manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)
     registry = Registry()
     manager.hook.register_stages(registry=registry, settings=settings)
+    providers = ProviderRegistry(db, clock, settings.data_dir)
+    manager.hook.register_providers(registry=providers, settings=settings)
+    for provider in providers:  # stages that name it pass the save-time availability check
+        registry.add_cloud_provider(provider.id)
+    cache = InfrastructureCache(db, clock)
     return Services(
         settings=settings,
         clock=clock,
@@ -98,4 +109,5 @@ def build_services(
         pipelines=PipelineConfigRepository(clock),
         strategies=PipelineConfigRepository(clock, kind="strategy"),
         templates=PipelineTemplateRepository(clock),
+        clouddriver=Clouddriver(providers, cache, OperationLog(db, clock, cache)),
     )

@@ -13,6 +13,7 @@ from gennaker.cli import (
     canary,
     executions,
     gitops,
+    infrastructure,
     pipelines,
     policies,
     server,
@@ -76,6 +77,7 @@ def build_app() -> typer.Typer:
     app.add_typer(canary.app, name="canary")
     app.add_typer(admin.token_app, name="token")
     app.add_typer(admin.user_app, name="user")
+    infrastructure.register(app)
     return app
 
 

@@ -23,6 +23,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.stream",
     "gennaker.api.routes.webhooks",
     "gennaker.api.routes.events",
+    "gennaker.api.routes.credentials",
+    "gennaker.api.routes.infrastructure",
     "gennaker.api.routes.projects",
     "gennaker.api.routes.notifications",
     "gennaker.api.routes.search",
