@@ -28,10 +28,12 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-# Debian packages for servers the tests start themselves: a Docker registry (docker triggers) and
-# openssl (a self-signed certificate for the SMTP STARTTLS test).
+# Debian packages for servers the tests start themselves: a Docker registry (docker triggers),
+# openssl (a self-signed certificate for the SMTP STARTTLS test), Chromium, Prometheus (the canary
+# analysis' metric source), haproxy (the local provider's load balancers) and git (baking images
+# from repositories).
 system-deps:
-	@./scripts/system-deps.sh docker-registry openssl chromium
+	@./scripts/system-deps.sh docker-registry openssl chromium prometheus haproxy git
 
 lint:
 	$(BIN)/ruff check src tests bench

@@ -1,15 +1,20 @@
 """Engine benchmark: how fast pipelines move through real worker processes.
 
-Scenarios (issue 3):
-  linear   one pipeline of 100 `wait` stages with waitTime 0
-  fanout   1 stage -> 100 parallel stages -> 1 join
+Scenarios (``--size`` sets N; default 100):
+  linear   one pipeline of N `wait` stages with waitTime 0 (every task runs inline)
+  fanout   1 stage -> N-2 parallel stages -> 1 join
+  queued   one pipeline of N `evaluateVariables` stages (each task goes through the queue)
   burst    1,000 executions of a 5-stage pipeline started at once
+  burst200 200 executions of a 5-stage pipeline started at once
 
-Each runs on SQLite and on PostgreSQL with 1 and 2 worker processes. Workers are started and warmed
-up first; the clock runs from the moment the executions are queued until the last one completes.
+Each runs on SQLite (``--sync FULL`` or ``NORMAL``) and on PostgreSQL with 1 and 2 worker
+processes. Workers are started and warmed up first; the clock runs from the moment the executions
+are queued until the last one completes. ``tx/stage`` counts the workers' committed write
+transactions (leases included, read-only polls not) per stage. The load average of the machine is printed with every figure.
 
-    .venv/bin/python bench/engine.py                    # everything
+    .venv/bin/python bench/engine.py                    # the original set, N = 100
     .venv/bin/python bench/engine.py --db sqlite --scenario linear --workers 1
+    .venv/bin/python bench/engine.py --curve            # linear/fanout/queued at 10, 100, 500, 1000
 """
 
 from __future__ import annotations
@@ -41,35 +46,67 @@ def _wait_stage(ref: str, *requisites: str) -> dict[str, Any]:
     }
 
 
-def scenario(name: str) -> tuple[dict[str, Any], int, int]:
+def _variables_stage(ref: str, *requisites: str) -> dict[str, Any]:
+    return {
+        "refId": ref,
+        "requisiteStageRefIds": list(requisites),
+        "type": "evaluateVariables",
+        "name": f"v{ref}",
+        "variables": [{"key": f"k{ref}", "value": ref}],
+    }
+
+
+def scenario(name: str, size: int = 100) -> tuple[dict[str, Any], int, int]:
     """(pipeline config, executions to start, stages per execution)."""
-    if name == "linear":
-        stages = [_wait_stage("1")] + [_wait_stage(str(i), str(i - 1)) for i in range(2, 101)]
-        return {"stages": stages}, 1, 100
+    if name in ("linear", "queued"):
+        make = _wait_stage if name == "linear" else _variables_stage
+        stages = [make("1")] + [make(str(i), str(i - 1)) for i in range(2, size + 1)]
+        return {"stages": stages}, 1, size
     if name == "fanout":
-        middle = [_wait_stage(f"m{i}", "start") for i in range(100)]
+        middle = [_wait_stage(f"m{i}", "start") for i in range(max(1, size - 2))]
         stages = [_wait_stage("start"), *middle, _wait_stage("join", *[s["refId"] for s in middle])]
-        return {"stages": stages}, 1, 102
-    if name == "burst":
+        return {"stages": stages}, 1, len(stages)
+    if name in ("burst", "burst200"):
         stages = [_wait_stage("1")] + [_wait_stage(str(i), str(i - 1)) for i in range(2, 6)]
-        return {"stages": stages}, 1000, 5
+        return {"stages": stages}, 1000 if name == "burst" else 200, 5
     raise SystemExit(f"unknown scenario {name}")
 
 
-def _settings(url: str, concurrency: int) -> Any:
+def _settings(url: str, concurrency: int, sync: str = "FULL") -> Any:
     from gennaker.config import load_settings
 
-    return load_settings(environ={}, overrides={"database.url": url, "worker.concurrency": concurrency})
+    return load_settings(
+        environ={},
+        overrides={
+            "database.url": url,
+            "worker.concurrency": concurrency,
+            "database.sqlite_synchronous": sync,
+            # Measure the engine, not how long an idle SQLite worker takes to notice work queued
+            # by another process (the benchmark's): keep the short poll.
+            **({"worker.idle_poll_max_ms": 50} if url.startswith("sqlite") else {}),
+        },
+    )
 
 
-def worker_main(url: str, concurrency: int, ready: Any, stop: Any) -> None:
-    """One worker process: a Processor until told to stop."""
+def worker_main(url: str, concurrency: int, ready: Any, stop: Any, sync: str, commits: Any) -> None:
+    """One worker process: a Processor until told to stop; adds its commits to ``commits``."""
     import asyncio
+
+    from sqlalchemy import event
 
     from gennaker.engine.processor import Processor
     from gennaker.services import build_services
 
-    services = build_services(_settings(url, concurrency), apply_migrations=False, load_entry_points=False)
+    services = build_services(
+        _settings(url, concurrency, sync), apply_migrations=False, load_entry_points=False
+    )
+
+    def count(conn: Any) -> None:
+        if conn.get_execution_options().get("gennaker_write"):  # write transactions only
+            with commits.get_lock():
+                commits.value += 1
+
+    event.listen(services.db.engine, "commit", count)
 
     async def run() -> None:
         stop_event = asyncio.Event()
@@ -92,6 +129,13 @@ class Result:
     executions: int
     stages: int
     seconds: float
+    transactions: int = 0
+    sync: str = ""
+    load: float = 0.0
+
+    @property
+    def tx_per_stage(self) -> float:
+        return self.transactions / self.stages
 
     @property
     def per_stage_ms(self) -> float:
@@ -129,26 +173,37 @@ def fresh_database(kind: str) -> tuple[str, Any]:
     return url, cleanup
 
 
-def run_one(kind: str, name: str, workers: int, concurrency: int) -> Result:
+def run_one(
+    kind: str, name: str, workers: int, concurrency: int, size: int = 100, sync: str = "FULL"
+) -> Result:
     from gennaker.model.status import ExecutionStatus
     from gennaker.services import build_services
     from gennaker.store.schema import executions
 
     url, cleanup = fresh_database(kind)
-    config, count, stages_each = scenario(name)
+    config, count, stages_each = scenario(name, size)
     config.update(application="bench", name=name, id=f"bench-{name}")
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
+    commits = ctx.Value("l", 0)
     readies = [ctx.Event() for _ in range(workers)]
-    procs = [ctx.Process(target=worker_main, args=(url, concurrency, r, stop)) for r in readies]
+    procs = [
+        ctx.Process(target=worker_main, args=(url, concurrency, r, stop, sync, commits)) for r in readies
+    ]
     for p in procs:
         p.start()
     for r in readies:
         r.wait(60)
-    services = build_services(_settings(url, concurrency), apply_migrations=False, load_entry_points=False)
+    time.sleep(0.3)  # let the workers' first polls settle before counting
+    services = build_services(
+        _settings(url, concurrency, sync), apply_migrations=False, load_entry_points=False
+    )
     launcher = services.launcher
     done_states = [s.value for s in ExecutionStatus if s.is_complete]
     prepared = [launcher.prepare_pipeline(None, config, {"type": "manual"}) for _ in range(count)]
+    load = os.getloadavg()[0]
+    with commits.get_lock():
+        commits.value = 0
     started = time.perf_counter()
     with services.db.transaction() as conn:
         for execution in prepared:
@@ -161,6 +216,7 @@ def run_one(kind: str, name: str, workers: int, concurrency: int) -> Result:
                 sa.select(sa.func.count()).select_from(executions).where(executions.c.status.in_(done_states))
             ).scalar_one()
     seconds = time.perf_counter() - started
+    transactions = commits.value
     with services.db.read() as conn:
         bad = conn.execute(
             sa.select(sa.func.count()).select_from(executions).where(executions.c.status != "SUCCEEDED")
@@ -172,7 +228,17 @@ def run_one(kind: str, name: str, workers: int, concurrency: int) -> Result:
     cleanup()
     if bad:
         raise SystemExit(f"{bad} executions did not succeed in {kind}/{name}")
-    return Result(kind, name, workers, count, count * stages_each, seconds)
+    return Result(
+        kind,
+        name,
+        workers,
+        count,
+        count * stages_each,
+        seconds,
+        transactions,
+        sync if kind == "sqlite" else "",
+        max(load, os.getloadavg()[0]),
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -180,29 +246,42 @@ def main(argv: list[str]) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", choices=["sqlite", "postgres"], action="append")
-    parser.add_argument("--scenario", choices=["linear", "fanout", "burst"], action="append")
+    parser.add_argument(
+        "--scenario", choices=["linear", "fanout", "queued", "burst", "burst200"], action="append"
+    )
     parser.add_argument("--workers", type=int, action="append")
+    parser.add_argument("--size", type=int, action="append", help="stages per pipeline (N)")
+    parser.add_argument("--curve", action="store_true", help="linear/fanout/queued at 10, 100, 500, 1000")
+    parser.add_argument("--sync", choices=["FULL", "NORMAL"], default="FULL", help="SQLite synchronous")
     parser.add_argument("--concurrency", type=int, default=4, help="handlers per worker process")
     parser.add_argument("--repeat", type=int, default=3, help="runs per combination (median reported)")
     args = parser.parse_args(argv)
     dbs = args.db or ["sqlite", "postgres"]
-    names = args.scenario or ["linear", "fanout", "burst"]
+    names = args.scenario or (["linear", "fanout", "queued"] if args.curve else ["linear", "fanout", "burst"])
     workers = args.workers or [1, 2]
+    sizes = args.size or ([10, 100, 500, 1000] if args.curve else [100])
     print(
-        f"{'db':9} {'scenario':8} {'workers':>7} {'execs':>6} {'stages':>7} {'wall s':>8} {'ms/stage':>9} {'stages/s':>9}"
+        f"{'db':16} {'scenario':8} {'workers':>7} {'execs':>6} {'stages':>7} {'wall s':>8} "
+        f"{'ms/stage':>9} {'stages/s':>9} {'tx/stage':>8} {'load':>5}"
     )
     for kind in dbs:
         for name in names:
-            for count in workers:
-                runs = [run_one(kind, name, count, args.concurrency) for _ in range(args.repeat)]
-                result = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
-                spread = statistics.pstdev([r.seconds for r in runs]) if len(runs) > 1 else 0.0
-                print(
-                    f"{kind:9} {name:8} {count:>7} {result.executions:>6} {result.stages:>7} "
-                    f"{result.seconds:>8.3f} {result.per_stage_ms:>9.2f} {result.stages_per_second:>9.0f}"
-                    f"   (±{spread:.3f}s over {len(runs)})",
-                    flush=True,
-                )
+            for size in sizes if name in ("linear", "fanout", "queued") else [5]:
+                for count in workers:
+                    runs = [
+                        run_one(kind, name, count, args.concurrency, size, args.sync)
+                        for _ in range(args.repeat)
+                    ]
+                    result = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
+                    spread = statistics.pstdev([r.seconds for r in runs]) if len(runs) > 1 else 0.0
+                    label = f"{kind} {result.sync}".strip()
+                    print(
+                        f"{label:16} {name:8} {count:>7} {result.executions:>6} {result.stages:>7} "
+                        f"{result.seconds:>8.3f} {result.per_stage_ms:>9.2f} {result.stages_per_second:>9.0f} "
+                        f"{result.tx_per_stage:>8.2f} {max(r.load for r in runs):>5.1f}"
+                        f"   (±{spread:.3f}s over {len(runs)})",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,11 @@ class DatabaseSettings(_Section):
     url: str = DEFAULT_DATABASE_URL
     #: Connection pool size for PostgreSQL (per process).
     pool_size: int = Field(default=10, ge=1, le=200)
+    #: SQLite's ``PRAGMA synchronous``: FULL (default) makes every commit durable before the
+    #: engine acknowledges it (one fsync of the WAL per commit); NORMAL skips that fsync, so a
+    #: power loss or OS crash may lose the last commits (never corrupts). See docs/engine.md.
+    #: PostgreSQL is not affected (it keeps its own synchronous_commit, on by default).
+    sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
 
     @field_validator("url")
     @classmethod
@@ -117,6 +122,11 @@ class WorkerSettings(_Section):
     #: Fallback polling interval when no wake-up arrives. Default: 50 ms on SQLite (other
     #: processes cannot wake this one), 1 s on PostgreSQL (LISTEN/NOTIFY wakes workers at once).
     poll_interval_ms: int | None = Field(default=None, ge=5)
+    #: Idle polls back off from ``poll_interval_ms`` by doubling up to this (ms), and return to
+    #: ``poll_interval_ms`` as soon as work is found or a wake-up arrives. A wake-up from this process
+    #: (or, on PostgreSQL, from any) is immediate; only work queued by another process on SQLite waits
+    #: up to this long. Default: 1 s on SQLite, 5 s on PostgreSQL.
+    idle_poll_max_ms: int | None = Field(default=None, ge=5)
     #: Deliveries of one message before it is dead-lettered.
     max_attempts: int = Field(default=10, ge=1)
     #: A worker renews its liveness row every third of this; once a row is this old, other
@@ -131,6 +141,9 @@ class EngineSettings(_Section):
     execution_window_timezone: str = "America/Los_Angeles"
     #: Default spelEvaluator when a pipeline names none.
     default_spel_evaluator: Literal["v3", "v4"] = "v3"
+    #: After each write of an execution, re-serialise every stage and fail if one changed that the
+    #: handler did not mark changed (a write that would be lost). Costly; the test helpers turn it on.
+    verify_writes: bool = False
 
 
 class ExpressionSettings(_Section):
@@ -219,8 +232,12 @@ class Settings(_Section):
     docker: Mapping[str, Any] = Field(default_factory=dict)
     #: Per stage type settings (``[stages.run_job_local]``), validated by the stage.
     stages: Mapping[str, Any] = Field(default_factory=dict)
+    #: Cloud providers' sections (``[[providers.local.accounts]]``), validated by each provider.
+    providers: Mapping[str, Any] = Field(default_factory=dict)
     gitops: Mapping[str, Any] = Field(default_factory=dict)
     policies: Mapping[str, Any] = Field(default_factory=dict)
+    #: Canary analysis: metrics accounts (gennaker.canary.settings).
+    canary: Mapping[str, Any] = Field(default_factory=dict)
 
 
 _ENV_ALIASES: dict[str, tuple[str, ...]] = {

@@ -57,7 +57,9 @@ def normalize_url(url: str) -> str:
 class Database:
     """A connection pool plus the transaction discipline the engine relies on."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, echo: bool = False, sqlite_synchronous: str = "FULL"
+    ) -> None:
         self.url = url
         sa_url = normalize_url(url)
         self.dialect: Dialect = "postgresql" if sa_url.startswith("postgresql") else "sqlite"
@@ -65,6 +67,9 @@ class Database:
         # Per thread: how many write transactions of this database it has open (see in_transaction).
         self._open = threading.local()
         self.engine: Engine
+        if sqlite_synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
+            raise ValueError(f"unknown SQLite synchronous mode {sqlite_synchronous!r}")
+        self.sqlite_synchronous = sqlite_synchronous
         if self.dialect == "sqlite":
             self.engine = self._sqlite_engine(sa_url, echo)
         else:
@@ -102,7 +107,8 @@ class Database:
             cursor = dbapi_conn.cursor()
             if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            # FULL by default: a commit the engine acknowledged survives a power loss.
+            cursor.execute(f"PRAGMA synchronous={self.sqlite_synchronous}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()

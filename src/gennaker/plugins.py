@@ -13,7 +13,12 @@ from gennaker import hookspecs
 log = logging.getLogger(__name__)
 
 #: Modules whose hook implementations make up Gennaker's built-in behaviour.
-DEFAULT_PLUGINS: tuple[str, ...] = ("gennaker.stages",)
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "gennaker.stages",
+    "gennaker.canary.plugin",
+    "gennaker.providers.local.plugin",
+    "gennaker.providers.search",
+)
 
 
 def plugin_manager(*, load_entry_points: bool = True, extra: tuple[object, ...] = ()) -> pluggy.PluginManager:

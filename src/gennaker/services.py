@@ -17,6 +17,10 @@ from gennaker.plugins import plugin_manager
 from gennaker.policies.evaluator import PolicyEngine
 from gennaker.policies.settings import policy_settings
 from gennaker.policies.stored import StoredPolicies
+from gennaker.providers.cache import InfrastructureCache
+from gennaker.providers.clouddriver import Clouddriver
+from gennaker.providers.operations import OperationLog
+from gennaker.providers.registry import ProviderRegistry
 from gennaker.queue import open_queue
 from gennaker.queue.base import Queue
 from gennaker.store import migrate
@@ -43,6 +47,7 @@ class Services:
     pipelines: PipelineConfigRepository
     strategies: PipelineConfigRepository
     templates: PipelineTemplateRepository
+    clouddriver: Clouddriver
     evaluator: StageEvaluator = field(init=False)
     launcher: Launcher = field(init=False)
     operations: Operations = field(init=False)
@@ -62,6 +67,7 @@ class Services:
 
     def close(self) -> None:
         """Stop the queue's listener and release pooled connections."""
+        self.clouddriver.close()
         self.queue.close()
         self.db.dispose()
 
@@ -76,16 +82,25 @@ def build_services(
 ) -> Services:
     """Wire every component from the settings (migrating the database unless told not to)."""
     clock = clock or SystemClock()
-    db = Database(settings.database.url, pool_size=settings.database.pool_size)
+    db = Database(
+        settings.database.url,
+        pool_size=settings.database.pool_size,
+        sqlite_synchronous=settings.database.sqlite_synchronous,
+    )
     try:
         if apply_migrations:
             migrate.upgrade(db)
         manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)
         registry = Registry()
         manager.hook.register_stages(registry=registry, settings=settings)
+        providers = ProviderRegistry(db, clock, settings.data_dir)
+        manager.hook.register_providers(registry=providers, settings=settings)
     except BaseException:
         db.dispose()  # a stage's invalid settings (ConfigError) must not leave connections open
         raise
+    for provider in providers:  # stages that name it pass the save-time availability check
+        registry.add_cloud_provider(provider.id)
+    cache = InfrastructureCache(db, clock)
     return Services(
         settings=settings,
         clock=clock,
@@ -93,9 +108,10 @@ def build_services(
         queue=open_queue(db, clock, max_attempts=settings.worker.max_attempts),
         registry=registry,
         plugins=manager,
-        executions=ExecutionRepository(db.dialect),
+        executions=ExecutionRepository(db.dialect, verify_writes=settings.engine.verify_writes),
         applications=ApplicationRepository(clock),
         pipelines=PipelineConfigRepository(clock),
         strategies=PipelineConfigRepository(clock, kind="strategy"),
         templates=PipelineTemplateRepository(clock),
+        clouddriver=Clouddriver(providers, cache, OperationLog(db, clock, cache)),
     )

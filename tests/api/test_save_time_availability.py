@@ -95,7 +95,7 @@ def test_a_registered_provider_is_accepted(database_url: str) -> None:
     try:
         create_application(client)
         assert client.post("/pipelines", json=_pipeline(KUBE_JOB)).status_code == 200
-        assert with_kube.registry.cloud_providers() == ["kubernetes"]
+        assert with_kube.registry.cloud_providers() == ["kubernetes", "local"]  # local: the built-in provider
     finally:
         client.close()
         with_kube.close()

@@ -130,13 +130,24 @@ def test_stage_status_mismatch_and_missing_stage(harness: Harness) -> None:
 
 def test_unknown_precondition_type_fails_with_a_message(harness: Harness) -> None:
     execution = harness.start(
+        [check("1", preconditions=[{"type": "instanceCount", "context": {"expected": 1}}])]
+    )
+    harness.run()
+    kid = children(harness, execution.id, "1")[0]
+    assert kid.name == "Check precondition (instanceCount)"
+    assert kid.context["exception"]["details"]["errors"] == [
+        "Unknown precondition type 'instanceCount'; Gennaker supports expression, stageStatus, clusterSize"
+    ]
+
+
+def test_cluster_size_without_a_cluster_says_so(harness: Harness) -> None:
+    execution = harness.start(
         [check("1", preconditions=[{"type": "clusterSize", "context": {"expected": 1}}])]
     )
     harness.run()
     kid = children(harness, execution.id, "1")[0]
-    assert kid.name == "Check precondition (clusterSize)"
     assert kid.context["exception"]["details"]["errors"] == [
-        "Unknown precondition type 'clusterSize'; Gennaker supports expression, stageStatus"
+        "A clusterSize precondition needs context.cluster"
     ]
 
 

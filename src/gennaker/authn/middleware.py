@@ -1,5 +1,8 @@
 """The authentication middleware: with ``auth.enabled``, every request but ``GET /health`` must carry
-a valid API token (``Authorization: Bearer``) or a local user's password (HTTP Basic).
+a valid API token (``Authorization: Bearer``) or a local user's password (HTTP Basic). The web UI
+signs in once (``POST /ui/login``) and then sends its token in the HttpOnly cookie ``gennaker_session``
+(never in a URL); a request authenticated by that cookie that changes something must also carry
+``X-Gennaker-UI`` (a header a cross-site form cannot send), so the cookie cannot be used for CSRF.
 
 The authenticated name goes to ``request.state.user``; routes pass it down as ``trigger.user``,
 ``lastModified.user``, ``canceledBy``. Verifying a PBKDF2 hash is deliberately slow, so a
@@ -19,9 +22,12 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
+from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import anyio.to_thread
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gennaker.api.errors import error_response
@@ -34,8 +40,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Paths anyone may call (load balancers and probes do not carry credentials).
-PUBLIC_PATHS = frozenset({"/health"})
+#: Paths anyone may call (load balancers and probes do not carry credentials; the login page and
+#: its style sheet must load before signing in).
+PUBLIC_PATHS = frozenset({"/health", "/ui/login"})
+PUBLIC_PREFIXES = ("/ui/static/",)
+#: The web UI's session: an API token in an HttpOnly, SameSite=Strict cookie.
+SESSION_COOKIE = "gennaker_session"
+#: Header the UI's scripts send with every request; required with the cookie for unsafe methods.
+UI_HEADER = "x-gennaker-ui"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Incoming webhooks come from CI systems and registries that cannot log in; as in Gate (whose
 #: ``/webhooks/**`` is open unless ``webhooks.default-auth-enabled``), they are authenticated by
 #: their own means (git ``secret`` signatures, payload constraints). ``auth.webhooks_require_auth``
@@ -106,6 +119,11 @@ class AuthMiddleware:
                     scope.setdefault("state", {})["user"] = user
             await self.app(scope, receive, send)
             return
+        from_cookie = False
+        if not header:
+            session = _cookie(scope, SESSION_COOKIE)
+            if session:
+                header, from_cookie = f"Bearer {session}", True
         try:
             user, problem = await self.authenticate(header, address)
         except Throttled as exc:
@@ -116,7 +134,13 @@ class AuthMiddleware:
             )
             await response(scope, receive, send)
             return
+        if user is not None and from_cookie and scope.get("method") not in SAFE_METHODS:
+            if _header(scope, UI_HEADER.encode()) is None:
+                user, problem = None, f"a request signed in by cookie must carry the {UI_HEADER} header"
         if user is None:
+            if _wants_page(scope):
+                await _to_login(scope, receive, send)
+                return
             response = error_response(401, problem)
             for challenge in CHALLENGES:
                 response.raw_headers.append((b"www-authenticate", challenge.encode()))
@@ -127,7 +151,7 @@ class AuthMiddleware:
 
     def _public(self, scope: Scope) -> bool:
         path = str(scope["path"])
-        if path in PUBLIC_PATHS:
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return True
         return (
             self.open_webhooks
@@ -200,6 +224,35 @@ class AuthMiddleware:
             wait = self.throttle.retry_after(f"address:{address}", self.per_address)
             if wait is not None:
                 raise Throttled(wait, f"from {address}")
+
+
+def _wants_page(scope: Scope) -> bool:
+    """A browser navigating to a UI page (sent to the login page rather than given a 401)."""
+    path = str(scope["path"])
+    return (
+        scope.get("method") == "GET"
+        and (path == "/" or path.startswith("/ui/"))
+        and "text/html" in (_header(scope, b"accept") or "")
+    )
+
+
+async def _to_login(scope: Scope, receive: Receive, send: Send) -> None:
+    path = str(scope["path"])
+    target = "/ui/login" if path in ("/", "/ui/") else "/ui/login?" + urlencode({"next": path})
+    await RedirectResponse(target, status_code=303)(scope, receive, send)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    jar = SimpleCookie()
+    try:
+        jar.load(raw)
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None and morsel.value else None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -23,7 +23,7 @@ def _database(config: ConfigOpt) -> object:
     from gennaker.store import migrate
 
     settings = settings_from(config)
-    database = Database(settings.database.url)
+    database = Database(settings.database.url, sqlite_synchronous=settings.database.sqlite_synchronous)
     try:
         migrate.upgrade(database)
     except Exception as exc:

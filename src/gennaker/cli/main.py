@@ -7,7 +7,18 @@ from typing import Any
 import typer
 
 from gennaker import __version__
-from gennaker.cli import admin, applications, executions, gitops, pipelines, policies, server, templates
+from gennaker.cli import (
+    admin,
+    applications,
+    canary,
+    executions,
+    gitops,
+    infrastructure,
+    pipelines,
+    policies,
+    server,
+    templates,
+)
 from gennaker.cli.common import ENDPOINT_HELP, TOKEN_HELP
 
 
@@ -63,8 +74,10 @@ def build_app() -> typer.Typer:
     app.add_typer(templates.app, name="pipeline-template", hidden=True)
     app.add_typer(gitops.app, name="gitops")
     app.add_typer(policies.app, name="policy")
+    app.add_typer(canary.app, name="canary")
     app.add_typer(admin.token_app, name="token")
     app.add_typer(admin.user_app, name="user")
+    infrastructure.register(app)
     return app
 
 

@@ -127,24 +127,11 @@ async def run_roles(
     processor: Processor | None = None
     server: _Server | None = None
     app: FastAPI | None = None
-    liveness = None
-    if WORKER in roles:
-        liveness = await asyncio.to_thread(_recover_leases, services, roles)
-        processor = Processor(services, concurrency=concurrency)
-        tasks[WORKER] = asyncio.create_task(processor.run(stop), name=WORKER)
-        if liveness is not None:
-            tasks["liveness"] = asyncio.create_task(_keep_alive(liveness, stop), name="liveness")
-    scheduler = load_scheduler() if SCHEDULER in roles else None
-    if scheduler is not None:
-        tasks[SCHEDULER] = asyncio.create_task(_run_scheduler(scheduler, services, stop), name=SCHEDULER)
-    elif SCHEDULER in roles:
-        log.info("no scheduler is installed (%s); the scheduler role has nothing to do", SCHEDULER_MODULE)
     if API in roles:
         assert sock is not None
         from gennaker.api import create_app
 
         app = create_app(services)
-        app.state.metrics.processor = processor
         config = uvicorn.Config(
             app,
             log_config=None,
@@ -157,6 +144,22 @@ async def run_roles(
         tasks[API] = asyncio.create_task(server.serve(sockets=[sock]), name=API)
         while not server.started and not tasks[API].done():
             await asyncio.sleep(0.01)
+    # The worker and the scheduler start once the API listens: what they import and set up is not
+    # needed to answer the first request, and work queued meanwhile waits in the database.
+    liveness = None
+    if WORKER in roles:
+        liveness = await asyncio.to_thread(_recover_leases, services, roles)
+        processor = Processor(services, concurrency=concurrency)
+        tasks[WORKER] = asyncio.create_task(processor.run(stop), name=WORKER)
+        if liveness is not None:
+            tasks["liveness"] = asyncio.create_task(_keep_alive(liveness, stop), name="liveness")
+    scheduler = load_scheduler() if SCHEDULER in roles else None
+    if scheduler is not None:
+        tasks[SCHEDULER] = asyncio.create_task(_run_scheduler(scheduler, services, stop), name=SCHEDULER)
+    elif SCHEDULER in roles:
+        log.info("no scheduler is installed (%s); the scheduler role has nothing to do", SCHEDULER_MODULE)
+    if app is not None:
+        app.state.metrics.processor = processor
     if on_started is not None and not any(t.done() for t in tasks.values()):
         on_started(Started(roles, url, scheduler is not None))
     stopper = asyncio.ensure_future(stop.wait())

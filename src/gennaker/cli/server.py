@@ -121,10 +121,15 @@ def _serve(
         bound_port = sock.getsockname()[1]
         shown = settings.server.host if ":" not in settings.server.host else f"[{settings.server.host}]"
         url = f"http://{shown}:{bound_port}"
+    from gennaker.config import ConfigError
     from gennaker.services import build_services
 
     try:
         services = build_services(settings)
+    except ConfigError as exc:  # a section validated by its owner (a provider's accounts)
+        if sock is not None:
+            sock.close()
+        raise fail(str(exc)) from None
     except Exception as exc:  # the database is unreachable or the migration failed
         if sock is not None:
             sock.close()
@@ -216,7 +221,7 @@ def db_upgrade(config: ConfigOpt = None, log_level: LogLevelOpt = None) -> None:
     from gennaker.db import Database
     from gennaker.store import migrate
 
-    database = Database(settings.database.url)
+    database = Database(settings.database.url, sqlite_synchronous=settings.database.sqlite_synchronous)
     try:
         before = migrate.current_revision(database)
         migrate.upgrade(database)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gennaker.model.execution import STAGE_AFTER, STAGE_BEFORE, Execution, Stage
-from gennaker.model.status import UPSTREAM_DONE, UPSTREAM_FAILED, ExecutionStatus
+from gennaker.model.stage_index import StageIndex, group_of
+from gennaker.model.status import ExecutionStatus
 
 S = ExecutionStatus
 
@@ -26,17 +27,12 @@ def siblings(execution: Execution, stage: Stage) -> Iterator[Stage]:
 
 def upstream(execution: Execution, stage: Stage) -> list[Stage]:
     """The stages ``stage`` waits for."""
-    if not stage.requisite_stage_ref_ids:
-        return []
-    wanted = set(stage.requisite_stage_ref_ids)
-    return [s for s in siblings(execution, stage) if s.ref_id in wanted and s is not stage]
+    return list(execution.index().upstream.get(stage.id, ()))
 
 
 def downstream(execution: Execution, stage: Stage) -> list[Stage]:
     """The stages that wait for ``stage``."""
-    if stage.ref_id is None:
-        return []
-    return [s for s in siblings(execution, stage) if stage.ref_id in s.requisite_stage_ref_ids]
+    return list(execution.index().downstream.get(stage.id, ()))
 
 
 def initial_stages(execution: Execution, *, finally_block: bool = False) -> list[Stage]:
@@ -45,18 +41,13 @@ def initial_stages(execution: Execution, *, finally_block: bool = False) -> list
 
 
 def all_upstream_complete(execution: Execution, stage: Stage) -> bool:
-    """Every upstream stage ended in a status that lets this one start."""
-    return all(s.status in UPSTREAM_DONE for s in upstream(execution, stage))
+    """Every upstream stage ended in a status that lets this one start (a count, kept by the index)."""
+    return execution.index().all_upstream_done(stage)
 
 
 def any_upstream_failed(execution: Execution, stage: Stage) -> bool:
     """Some upstream stage (directly, or through a NOT_STARTED one) halted."""
-    for up in upstream(execution, stage):
-        if up.status in UPSTREAM_FAILED:
-            return True
-        if up.status == S.NOT_STARTED and any_upstream_failed(execution, up):
-            return True
-    return False
+    return execution.index().any_upstream_halted(stage)
 
 
 def parent(execution: Execution, stage: Stage) -> Stage | None:
@@ -83,17 +74,49 @@ def first_children(execution: Execution, stage: Stage, owner: str) -> list[Stage
 def ancestors(execution: Execution, stage: Stage) -> list[Stage]:
     """``stage`` then the stages whose outputs it can read, nearest first (Orca's ancestors()).
 
-    Builds an index of the graph once per call, so the walk is linear in the number of stages
-    (a naive walk re-scans the siblings at every step, cubic over a long pipeline)."""
-    by_ref: dict[tuple[str | None, str | None, bool], dict[str, Stage]] = {}
-    children: dict[str, list[Stage]] = {}
-    by_id: dict[str, Stage] = {}
-    for s in execution.stages:
-        by_id[s.id] = s
-        if s.ref_id is not None:
-            by_ref.setdefault(_group(s), {}).setdefault(s.ref_id, s)
-        if s.parent_stage_id is not None:
-            children.setdefault(s.parent_stage_id, []).append(s)
+    Walks the graph through the execution's index, and the index remembers the answer until stages
+    are added or removed (a naive walk re-scans the siblings at every step, cubic over a long
+    pipeline; an unremembered one is still quadratic when every stage of a chain asks)."""
+    index = execution.index()
+    found = index.ancestors.get(stage.id)
+    if found is not None:
+        return found
+    # A stage whose only upstream stage has no synthetic children reads exactly what that one
+    # reads, after it: reuse its remembered chain (a long chain then costs one list copy per stage,
+    # not one walk of the whole chain per stage).
+    links: list[Stage] = []
+    current = stage
+    while (single := _single_upstream(index, current)) is not None:
+        links.append(current)
+        current = single
+        if current.id in index.ancestors:
+            break
+    if links:
+        chain = index.ancestors.get(current.id) or _walk(index, current)
+        index.ancestors[current.id] = chain
+        for link in reversed(links):
+            chain = [link, *chain]
+            index.ancestors[link.id] = chain
+        return chain
+    result = _walk(index, stage)
+    index.ancestors[stage.id] = result
+    return result
+
+
+def _single_upstream(index: StageIndex[Stage], stage: Stage) -> Stage | None:
+    """The one upstream stage of a top-level ``stage``, if it has exactly one and no children."""
+    if stage.parent_stage_id is not None or len(stage.requisite_stage_ref_ids) != 1:
+        return None
+    group = index.groups.get(group_of(stage), {})
+    found = group.get(stage.requisite_stage_ref_ids[0])
+    if not found or found[0] is stage or found[0].id in index.children:
+        return None
+    return found[0]
+
+
+def _walk(index: StageIndex[Stage], stage: Stage) -> list[Stage]:
+    children = index.children
+    by_id = index.by_id
     result: list[Stage] = [stage]
     seen = {stage.id}
 
@@ -110,9 +133,11 @@ def ancestors(execution: Execution, stage: Stage) -> list[Stage]:
     while stack:
         current = stack.pop()
         if current.requisite_stage_ref_ids:
-            group = by_ref.get(_group(current), {})
+            group = index.groups.get(group_of(current), {})
             previous = [
-                group[r] for r in current.requisite_stage_ref_ids if r in group and group[r] is not current
+                group[r][0]
+                for r in current.requisite_stage_ref_ids
+                if r in group and group[r][0] is not current
             ]
             fresh = [p for p in previous if add(p)]
             for p in previous:
@@ -124,17 +149,10 @@ def ancestors(execution: Execution, stage: Stage) -> list[Stage]:
                 for sibling in children.get(current.parent_stage_id, ()):
                     if sibling.synthetic_stage_owner == STAGE_BEFORE:
                         add(sibling)
-            found = by_id.get(current.parent_stage_id)
-            if found is not None and add(found):
-                stack.append(found)
+            parent_stage = by_id.get(current.parent_stage_id)
+            if parent_stage is not None and add(parent_stage):
+                stack.append(parent_stage)
     return result
-
-
-def _group(stage: Stage) -> tuple[str | None, str | None, bool]:
-    """Which graph a stage's refIds live in: its parent and phase, or its top-level block."""
-    if stage.parent_stage_id is None:
-        return (None, None, stage.is_finally)
-    return (stage.parent_stage_id, stage.synthetic_stage_owner, stage.is_finally)
 
 
 def failure_status(stage: Stage, default: ExecutionStatus = S.TERMINAL) -> ExecutionStatus:

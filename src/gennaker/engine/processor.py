@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from gennaker.db import DatabaseUnavailable
 from gennaker.engine import dead_letters
 from gennaker.engine import messages as m
+from gennaker.engine.execution_cache import ExecutionCache
 from gennaker.engine.handlers import TRANSACTIONAL, cancel_stage, run_task
 from gennaker.engine.runtime import HandlerContext
 from gennaker.queue.base import DeadLetter, Lease, LeaseLost
@@ -45,6 +46,7 @@ class Processor:
         lease_ms: int | None = None,
         poll_interval_ms: int | None = None,
         inline_budget: int = 64,
+        cache: ExecutionCache | None = None,
     ) -> None:
         worker = services.settings.worker
         self.services = services
@@ -53,7 +55,15 @@ class Processor:
         self.poll_interval_ms = (
             poll_interval_ms or worker.poll_interval_ms or (50 if services.db.is_sqlite else 1_000)
         )
+        self.idle_poll_max_ms = max(
+            self.poll_interval_ms,
+            worker.idle_poll_max_ms or (1_000 if services.db.is_sqlite else 5_000),
+        )
+        #: Polls in a row that found nothing (the idle poll doubles with each, up to the maximum).
+        self._idle_polls = 0
         self.inline_budget = inline_budget
+        #: Executions kept between this worker's transactions (see engine/execution_cache.py).
+        self.cache = cache if cache is not None else ExecutionCache()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
@@ -95,6 +105,8 @@ class Processor:
                 continue
             for letter in dead:
                 await self._guard(asyncio.to_thread(self._handle_dead, letter))
+            if leases or dead:
+                self._idle_polls = 0
             for lease in leases:
                 task = asyncio.create_task(self._handle(lease))
                 self._in_flight.add(task)
@@ -106,7 +118,9 @@ class Processor:
 
     async def _idle(self, stop: asyncio.Event) -> None:
         assert self._wake is not None
-        timeout = self.poll_interval_ms / 1000
+        backoff = self.poll_interval_ms * 2 ** min(self._idle_polls, 16)
+        timeout = min(backoff, self.idle_poll_max_ms) / 1000
+        self._idle_polls += 1
         try:
             next_at = await asyncio.to_thread(self.services.queue.next_visible_at)
         except DatabaseUnavailable:
@@ -119,6 +133,8 @@ class Processor:
         waker = asyncio.ensure_future(self._wake.wait())
         try:
             await asyncio.wait({stopper, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if self._wake.is_set():
+                self._idle_polls = 0
         finally:
             stopper.cancel()
             waker.cancel()
@@ -202,6 +218,9 @@ class Processor:
             return
         async with self._heartbeat(lease) as current:
             outcome = await run_task.perform(pending)
+        # The task is done with the execution it read: if nothing wrote it meanwhile (its version
+        # says so), the transaction that applies the result uses it instead of reading it again.
+        self.cache.give_back(pending.run.execution)
         await asyncio.to_thread(
             self._transaction, current(), lambda ctx: run_task.apply(ctx, message, pending, outcome)
         )
@@ -248,16 +267,24 @@ class Processor:
         With ``ack_unless_result``, a non-None result means "work continues outside": the message
         stays leased and nothing is written."""
         services = self.services
-        with services.db.transaction() as conn:
-            ctx = HandlerContext(conn, services, services.clock.now_ms())
-            result = work(ctx)
-            if ack_unless_result and result is not None:
-                if ctx.pushes or ctx.events or ctx._dirty:
-                    raise RuntimeError("a handler that continues outside a transaction must not write")
-                return result
-            services.queue.ack(conn, lease)
-            self._flush(ctx, lease.message.execution_id)
+        ctx: HandlerContext | None = None
+        try:
+            with services.db.transaction() as conn:
+                ctx = HandlerContext(conn, services, services.clock.now_ms(), cache=self.cache)
+                result = work(ctx)
+                if ack_unless_result and result is not None:
+                    if ctx.pushes or ctx.events or ctx._dirty:
+                        raise RuntimeError("a handler that continues outside a transaction must not write")
+                    # What it read stays with the work outside (not shared with another thread).
+                    return result
+                services.queue.ack(conn, lease)
+                self._flush(ctx, lease.message.execution_id)
+                ctx.keep()
             return result
+        except BaseException:
+            if ctx is not None:
+                ctx.discard()  # a transaction that rolled back must not leave its changes cached
+            raise
 
     def _flush(self, ctx: HandlerContext, owner: str | None) -> None:
         """Send what the handlers pushed; handle inline the immediate ones for ``owner``, the

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
+from gennaker.engine.execution_cache import ExecutionCache
 from gennaker.engine.messages import Message
 from gennaker.model.execution import Execution, Stage
 from gennaker.model.status import ExecutionStatus
@@ -48,17 +49,34 @@ class HandlerContext:
     now_ms: int
     pushes: list[Push] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    #: Executions kept between transactions by this worker (None: read every one from the store).
+    cache: ExecutionCache | None = None
     _loaded: dict[str, Execution] = field(default_factory=dict)
     _dirty: dict[str, Execution] = field(default_factory=dict)
+    #: Per dirty execution, the stages marked changed (None: compare every stage when writing).
+    _changed: dict[str, dict[str, Stage] | None] = field(default_factory=dict)
 
     # -- executions ------------------------------------------------------------------------------
 
     def load(self, execution_id: str) -> Execution:
-        """The execution, row-locked for this transaction (cached within it)."""
+        """The execution, row-locked for this transaction (cached within it, and between
+        transactions in the worker's cache while its stored version does not move)."""
         found = self._loaded.get(execution_id)
+        if found is not None:
+            return found
+        repository = self.services.executions
+        if self.cache is not None:
+            revision = repository.revision_of(self.conn, execution_id, for_update=True)
+            if revision is None:
+                self.cache.drop(execution_id)
+                raise ExecutionNotFound(execution_id)
+            cached = self.cache.take(execution_id)
+            if cached is not None:
+                # Written elsewhere since (another worker, the API): read just the changed rows.
+                found = repository.refresh(self.conn, cached, revision)
         if found is None:
-            found = self.services.executions.load(self.conn, execution_id, for_update=True)
-            self._loaded[execution_id] = found
+            found = repository.load(self.conn, execution_id, for_update=True)
+        self._loaded[execution_id] = found
         return found
 
     def find(self, execution_id: str) -> Execution | None:
@@ -68,22 +86,65 @@ class HandlerContext:
         except ExecutionNotFound:
             return None
 
-    def save(self, execution: Execution) -> None:
+    def save(self, execution: Execution, *changed: Stage) -> None:
         """Mark the execution changed; it is written once, when the transaction's work is done
-        (a chain of inline handlers on one execution then costs one write, not one per handler)."""
+        (a chain of inline handlers on one execution then costs one write, not one per handler).
+
+        ``changed``: the stages this handler changed (stages added or removed are found anyway);
+        only they are serialised and compared. Without them, every stage is compared."""
         self._loaded[execution.id] = execution
         self._dirty[execution.id] = execution
+        self._mark(execution.id, changed if changed else None)
+
+    def save_header(self, execution: Execution) -> None:
+        """Mark only execution-level fields changed (and stages added or removed)."""
+        self._loaded[execution.id] = execution
+        self._dirty[execution.id] = execution
+        self._mark(execution.id, ())
+
+    def _mark(self, execution_id: str, changed: tuple[Stage, ...] | None) -> None:
+        if execution_id in self._changed and self._changed[execution_id] is None:
+            return
+        if changed is None:
+            self._changed[execution_id] = None
+            return
+        marked = self._changed.setdefault(execution_id, {})
+        assert marked is not None
+        for stage in changed:
+            marked[stage.id] = stage
 
     def write_changes(self) -> None:
         """Write every execution marked changed (only the rows whose JSON differs)."""
         for execution in self._dirty.values():
-            self.services.executions.save(self.conn, execution)
+            marked = self._changed.get(execution.id)
+            changed = None if marked is None else list(marked.values())
+            self.services.executions.save(self.conn, execution, changed)
         self._dirty.clear()
+        self._changed.clear()
 
     def forget(self, execution_id: str) -> None:
         """Drop a cached execution (after deleting it)."""
         self._loaded.pop(execution_id, None)
         self._dirty.pop(execution_id, None)
+        self._changed.pop(execution_id, None)
+        if self.cache is not None:
+            self.cache.drop(execution_id)
+
+    def keep(self) -> None:
+        """Once everything is written, just before the COMMIT: give the executions this transaction
+        read back to the worker's cache, so the next transaction on one of them (which waits for
+        this one's lock) finds it there. Should the COMMIT fail, ``discard`` takes them out again;
+        one taken meanwhile does not match the stored versions, so it is read again."""
+        if self.cache is not None:
+            for execution in self._loaded.values():
+                self.cache.give_back(execution)
+
+    def discard(self) -> None:
+        """The transaction rolled back: none of what it read or changed may stay cached."""
+        if self.cache is not None:
+            for execution_id in self._loaded:
+                self.cache.drop(execution_id)
+        self._loaded.clear()
 
     # -- messages --------------------------------------------------------------------------------
 

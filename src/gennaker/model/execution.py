@@ -7,10 +7,11 @@ handler, and written back in the same transaction. Keys Gennaker does not model 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from gennaker.model.stage_index import StageIndex, StageList
 from gennaker.model.status import ExecutionStatus
 
 PIPELINE = "PIPELINE"
@@ -107,6 +108,10 @@ class Stage:
     #: Gennaker addition: True for stages of the pipeline's ``finally`` block.
     is_finally: bool = False
     extra: Json = field(default_factory=dict)
+    #: Told of every status change (old, new): the graph index keeps its join counts with it.
+    status_listener: Callable[[Any, ExecutionStatus, ExecutionStatus], None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def is_synthetic(self) -> bool:
@@ -173,6 +178,24 @@ class Stage:
             extra={k: v for k, v in data.items() if k not in _STAGE_KEYS},
         )
 
+
+def _get_status(stage: Stage) -> ExecutionStatus:
+    status: ExecutionStatus = stage.__dict__["_status"]
+    return status
+
+
+def _set_status(stage: Stage, value: ExecutionStatus) -> None:
+    state = stage.__dict__
+    old = state.get("_status")
+    state["_status"] = value
+    listener = state.get("status_listener")
+    if listener is not None and old is not None and old != value:
+        listener(stage, old, value)
+
+
+# A property behind the dataclass field (only ``status`` pays for it): the graph index hears of
+# every status change and keeps its counts of unfinished upstream stages without rescanning.
+Stage.status = property(_get_status, _set_status)  # type: ignore[assignment]
 
 _STAGE_KEYS = frozenset(
     "id refId type name status context outputs tasks requisiteStageRefIds parentStageId "
@@ -249,21 +272,48 @@ class Execution:
     #: Gennaker's execution-level state, JSON key ``gennaker``: ``outcome`` of the main graph once
     #: finally stages run, ``waiting`` (why a NOT_STARTED execution waits), ``pendingRestart``.
     state: Json = field(default_factory=dict)
-    stages: list[Stage] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=StageList)
     extra: Json = field(default_factory=dict)
     #: What the store last read or wrote, so a save writes only what changed (not part of the JSON).
     stored: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
     stored_version: int = field(default=0, repr=False, compare=False)
+    #: The highest revision among the stored stage rows (see store/executions.py).
+    stored_revision: int = field(default=0, repr=False, compare=False)
     stored_positions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    #: The stage list's version the store last wrote or read (no stage added, removed or moved since).
+    stored_structure: tuple[object, int] | None = field(default=None, repr=False, compare=False)
+    stage_index: StageIndex[Stage] | None = field(default=None, repr=False, compare=False)
 
     # -- lookups ---------------------------------------------------------------------------------
 
+    def index(self) -> StageIndex[Stage]:
+        """The stage graph indexed (rebuilt only after stages were added, removed or moved)."""
+        found = self.stage_index
+        if found is not None and found.is_current(self.stages):
+            return found
+        stages, _ = self.structure()
+        assert isinstance(stages, StageList)
+        found = self.stage_index = StageIndex(stages)
+        return found
+
+    def structure(self) -> tuple[object, int]:
+        """A token that changes whenever stages are added, removed or moved (compare with ``is`` on
+        its first item: it is the stage list itself)."""
+        stages = self.stages
+        if not isinstance(stages, StageList):
+            stages = self.stages = StageList(stages)
+        return (stages, stages.version)
+
+    def structure_changed_since(self, token: tuple[object, int] | None) -> bool:
+        """Whether stages were added, removed or moved since ``structure()`` returned ``token``."""
+        if token is None:
+            return True
+        stages, version = self.structure()
+        return token[0] is not stages or token[1] != version
+
     def stage(self, stage_id: str) -> Stage | None:
         """The stage with this id, if any."""
-        for stage in self.stages:
-            if stage.id == stage_id:
-                return stage
-        return None
+        return self.index().by_id.get(stage_id)
 
     def stage_by_ref_id(self, ref_id: str) -> Stage | None:
         """The top-level (or synthetic) stage with this refId, if any."""
@@ -274,8 +324,8 @@ class Execution:
 
     def children(self, parent: Stage, owner: str | None = None) -> Iterator[Stage]:
         """The synthetic stages whose parent is ``parent`` (optionally of one owner)."""
-        for stage in self.stages:
-            if stage.parent_stage_id == parent.id and (owner is None or stage.synthetic_stage_owner == owner):
+        for stage in self.index().children.get(parent.id, ()):
+            if owner is None or stage.synthetic_stage_owner == owner:
                 yield stage
 
     def top_level(self, *, finally_block: bool | None = None) -> Iterator[Stage]:
@@ -340,6 +390,6 @@ class Execution:
         kwargs["build_time"] = int(kwargs.get("build_time") or 0)
         return cls(
             **kwargs,
-            stages=[Stage.from_json(s) for s in data.get("stages") or []],
+            stages=StageList(Stage.from_json(s) for s in data.get("stages") or []),
             extra=extra,
         )

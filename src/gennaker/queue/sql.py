@@ -29,9 +29,8 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy import bindparam, case, func
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,6 +42,9 @@ from gennaker.queue.base import DeadLetter, Lease, LeaseLost, QueuedMessage
 from gennaker.queue.wakeup import ListenerThread, PgListener, Wakeups
 from gennaker.store.schema import queue_dead_letters as dlq
 from gennaker.store.schema import queue_messages as qm
+
+if TYPE_CHECKING:
+    import psycopg
 
 _CHANNEL = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -213,6 +215,8 @@ class SqlQueue:
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
 
         def connect() -> psycopg.Connection[tuple[object, ...]]:
+            import psycopg
+
             params = {"connect_timeout": 10, **cparams}
             return psycopg.connect(*cargs, autocommit=True, **params)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import sql
+if TYPE_CHECKING:
+    import psycopg
 
 _log = logging.getLogger(__name__)
 
@@ -73,6 +74,10 @@ class PgListener:
 
     def run(self, stop: threading.Event) -> None:
         """Listen until ``stop`` is set (checked at least every ``poll_seconds``)."""
+        # Imported here: only PostgreSQL deployments need the driver (a SQLite start skips ~0.2 s).
+        import psycopg
+        from psycopg import sql
+
         backoff = self._min_backoff
         while not stop.is_set():
             connected = False

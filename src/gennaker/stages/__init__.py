@@ -19,6 +19,7 @@ from gennaker.stages import (
     webhook,
     webhook_preconfigured,
 )
+from gennaker.stages.cloud import cluster_stages, deploy, images, load_balancer_stages, server_group_stages
 
 
 @hookimpl
@@ -36,5 +37,10 @@ def register_stages(registry: Registry, settings: Any) -> None:
         run_job_local,
         webhook,
         webhook_preconfigured,
+        deploy,
+        server_group_stages,
+        cluster_stages,
+        load_balancer_stages,
+        images,
     ):
         module.register(registry, settings)

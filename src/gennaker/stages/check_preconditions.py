@@ -12,6 +12,11 @@ Types:
                   ExpressionPreconditionTask stores it).
   ``stageStatus`` ``context.stageName`` and ``context.stageStatus``: passes iff the stage of that
                   name has that status (any case); a missing stage is an error.
+  ``clusterSize`` ``context.{cluster, credentials, regions, comparison (<, <=, ==, >=, >; default
+                  ==), expected (default 1), onlyEnabledServerGroups (default false)}``: passes iff
+                  the cluster has ``comparison expected`` server groups in every region (Orca's
+                  ClusterSizePreconditionTask). Missing cluster/regions/credentials/cloudProvider
+                  are taken from the parent stage.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from typing import Any
 from gennaker.engine.contracts import BaseStage, BaseTask, SyntheticStageSpec, TaskResult, TaskRun, TaskSpec
 from gennaker.engine.registry import Registry
 from gennaker.model.execution import Stage
-from gennaker.stages._common import as_bool, failed
+from gennaker.stages._common import as_bool, as_int, failed
+from gennaker.stages.cloud.support import BadStage, fresh_server_groups, provider_of
 
 STAGE_TYPE = "checkPreconditions"
 _TYPE_KEY = "preconditionType"
-SUPPORTED = ("expression", "stageStatus")
+SUPPORTED = ("expression", "stageStatus", "clusterSize")
+_COMPARISONS = {"<": int.__lt__, "<=": int.__le__, "==": int.__eq__, ">=": int.__ge__, ">": int.__gt__}
 #: Parent keys a check does not inherit: what it checks, and what the engine acts on for the
 #: parent itself (its retries, window, enablement, notifications and bookkeeping).
 _NOT_INHERITED = frozenset(
@@ -81,6 +88,8 @@ class CheckPreconditionTask(BaseTask):
             return self._expression(run, settings)
         if kind == "stageStatus":
             return self._stage_status(run, settings)
+        if kind == "clusterSize":
+            return await self._cluster_size(run, settings)
         return failed(
             f"Unknown precondition type {kind!r}; Gennaker supports {', '.join(SUPPORTED)}",
             exception_type="PreconditionFailed",
@@ -105,6 +114,42 @@ class CheckPreconditionTask(BaseTask):
         else:
             message = f"Precondition failed: expression {expression!r} evaluated to {shown}"
         return failed(message, context, exception_type="PreconditionFailed")
+
+    async def _cluster_size(self, run: TaskRun, settings: dict[str, Any]) -> TaskResult:
+        comparison = str(settings.get("comparison") or "==")
+        compare = _COMPARISONS.get(comparison)
+        expected = as_int(settings.get("expected"))
+        expected = 1 if expected is None and settings.get("expected") in (None, "") else expected
+        if compare is None or expected is None:
+            return failed(
+                f"clusterSize needs comparison one of {', '.join(_COMPARISONS)} and a whole number expected",
+                exception_type="PreconditionFailed",
+            )
+        cluster = settings.get("cluster") or (settings.get("moniker") or {}).get("cluster")
+        if not cluster:
+            return failed(
+                "A clusterSize precondition needs context.cluster", exception_type="PreconditionFailed"
+            )
+        try:
+            provider, account = provider_of(run, settings)
+        except BadStage as exc:
+            return failed(str(exc), exception_type="PreconditionFailed")
+        regions = [str(r) for r in settings.get("regions") or []] or [
+            next((a.regions[0] for a in provider.accounts() if a.name == account), "local")
+        ]
+        groups = await fresh_server_groups(run, provider, account, cluster=str(cluster))
+        only_enabled = as_bool(settings.get("onlyEnabledServerGroups"), False)
+        for region in regions:
+            found = [
+                g for g in groups if g.get("region") == region and (not only_enabled or not g.get("disabled"))
+            ]
+            if not compare(len(found), expected):
+                return failed(
+                    f"Precondition check failed: expected {comparison} {expected} server groups in {region} "
+                    f"for cluster {cluster}, but found {len(found)}",
+                    exception_type="PreconditionFailed",
+                )
+        return TaskResult.succeeded()
 
     def _stage_status(self, run: TaskRun, settings: dict[str, Any]) -> TaskResult:
         name = settings.get("stageName")
@@ -156,7 +201,8 @@ class CheckPreconditionsStage(BaseStage):
             context.update({k: v for k, v in entry.items() if k != "type"})
             context[_TYPE_KEY] = kind
             own = dict(entry["context"]) if isinstance(entry.get("context"), dict) else {}
-            for key in _INTO_CONTEXT:
+            wanted = (*_INTO_CONTEXT, "cloudProvider", "moniker") if kind == "clusterSize" else _INTO_CONTEXT
+            for key in wanted:
                 if key not in own and key in base:
                     own[key] = copy.deepcopy(base[key])
             context["context"] = own

@@ -92,7 +92,13 @@ stages = sa.Table(
     sa.Column("ref_id", sa.String(255)),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
+    # Which save of the execution last wrote this row (its stage rows' highest revision tells a
+    # worker's cached copy whether any stage changed since: engine/execution_cache.py).
+    sa.Column(
+        "revision", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False, server_default="0"
+    ),
     sa.Index("ix_stages_execution", "execution_id", "position"),
+    sa.Index("ix_stages_revision", "execution_id", "revision"),
 )
 
 queue_messages = sa.Table(
@@ -275,6 +281,46 @@ notification_deliveries = sa.Table(
     sa.Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
 )
 
+# -- Kayenta: canary configs, metric set pair lists and canary executions (gennaker.canary) --
+
+canary_configs = sa.Table(
+    "canary_configs",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    # The config's applications, as a JSON list (listing filters on them in Python: few configs).
+    sa.Column("applications", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# The judge's input: the fetched control and experiment series of one canary run, kept so that a
+# judgment can be read again and judged again (``POST /judges/judge``).
+canary_metric_set_pair_lists = sa.Table(
+    "canary_metric_set_pair_lists",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# One canary run (``/canary``) or standalone analysis (``/standalone_canary_analysis``): its request,
+# the config as it was, and the result, in Kayenta's status-response shape.
+canary_executions = sa.Table(
+    "canary_executions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("application", sa.String(255)),
+    sa.Column("config_id", sa.String(255)),
+    sa.Column("parent_execution_id", sa.String(64)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_canary_executions_app_time", "application", "kind", "created_at"),
+)
+
 # -- Front50's projects and application notifications (gennaker.store.projects, .notifications) --
 
 # A project groups applications, clusters and pipelines for Deck's project dashboard; ``body`` is
@@ -346,5 +392,112 @@ gitops_policies = sa.Table(
     sa.Column("file", sa.String(1000), nullable=False),
     sa.Column("commit_sha", sa.String(64), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# Cloud provider operations (Clouddriver's tasks): one row per operation id, written before the
+# operation acts, so a repeated request with the same id returns the recorded result instead of
+# acting twice, and an operation interrupted by a crash is resumed under the same id.
+provider_operations = sa.Table(
+    "provider_operations",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("cloud_provider", sa.String(64), nullable=False),
+    sa.Column("account", sa.String(255), nullable=False),
+    sa.Column("operation", sa.String(64), nullable=False),
+    sa.Column("application", sa.String(255)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("result", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# The infrastructure cache: Clouddriver-shaped documents (server groups, load balancers, instances,
+# images) written by the providers' caching agents and right after each operation.
+infrastructure_cache = sa.Table(
+    "infrastructure_cache",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("cloud_provider", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(255), primary_key=True),
+    sa.Column("region", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("application", sa.String(255)),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_infrastructure_cache_app", "application", "kind"),
+)
+
+# The local provider's images: immutable, content-addressed trees under the data directory.
+local_images = sa.Table(
+    "local_images",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("package", sa.Text, nullable=False),
+    sa.Column("version", sa.String(255), nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# The local provider's server groups: the desired state (capacity, spec, enabled) of each.
+local_server_groups = sa.Table(
+    "local_server_groups",
+    metadata,
+    sa.Column("account", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("region", sa.String(255), nullable=False),
+    sa.Column("application", sa.String(255), nullable=False),
+    sa.Column("cluster", sa.String(255), nullable=False),
+    sa.Column("sequence", sa.Integer, nullable=False),
+    sa.Column("image_id", sa.String(80), nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("capacity", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("operation_id", sa.String(80), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# The local provider's instances: one supervised process each (pid and start time let a restarted
+# Gennaker adopt the process still running, and tell it from a later process with the same pid).
+local_instances = sa.Table(
+    "local_instances",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("account", sa.String(255), nullable=False),
+    sa.Column("server_group", sa.String(255), nullable=False),
+    sa.Column("slot", sa.Integer, nullable=False),
+    sa.Column("port", sa.Integer, nullable=False),
+    sa.Column("directory", sa.Text, nullable=False),
+    sa.Column("pid", sa.Integer),
+    sa.Column("pid_start", sa.BigInteger),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("traffic", sa.String(16), nullable=False),
+    sa.Column("health", sa.Text, nullable=False),
+    sa.Column("restarts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_start_at", sa.BigInteger),
+    sa.Column("last_exit", sa.Text),
+    sa.Column("launched_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account", "port", name="uq_local_instances_port"),
+    sa.Index("ix_local_instances_group", "account", "server_group"),
+)
+
+# The local provider's load balancers: a frontend on a port of the account's HAProxy.
+local_load_balancers = sa.Table(
+    "local_load_balancers",
+    metadata,
+    sa.Column("account", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("region", sa.String(255), nullable=False),
+    sa.Column("application", sa.String(255), nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )

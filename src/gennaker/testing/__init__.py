@@ -26,6 +26,7 @@ def make_services(
             environ={},
             overrides={
                 "database.url": database_url,
+                "engine.verify_writes": True,
                 **{k.replace("__", "."): v for k, v in overrides.items()},
             },
         )

@@ -9,7 +9,9 @@ others:
   notifications (under a lease);
 - ``gennaker.gitops``: sync the gitops repositories that are due or asked for (under a lease);
 - send the notifications that are due (no lease: deliveries are claimed row by row, so every
-  scheduler process may send).
+  scheduler process may send);
+- run the cloud providers' agents that are due (each under its own lease: the local provider's
+  supervisors, one caching agent per account; see gennaker.providers.agents).
 
 Any number of scheduler processes may run against one database; leases move to another process
 when their holder stops renewing them (``LEASE_TTL_MS``), and every action is idempotent besides.
@@ -36,6 +38,7 @@ from gennaker.gitops.sync import Gitops
 from gennaker.model.execution import Execution
 from gennaker.notify import planner
 from gennaker.notify.sender import NotificationSender
+from gennaker.providers.agents import AgentRunner
 from gennaker.triggers import pipeline
 from gennaker.triggers.config_cache import ConfigCache
 from gennaker.triggers.cron import CronFirer
@@ -83,6 +86,7 @@ class Scheduler:
         self.docker = DockerPoller(services, self.client)
         self.sender = NotificationSender(services)
         self.dispatcher = Dispatcher(services, [self._pipeline_triggers, self._notifications])
+        self.agents = AgentRunner(services.clouddriver, services.db, services.clock, self.holder)
         self.gitops = Gitops(services)
         self._next_prune_at = 0
         #: role -> (failed attempts in a row, when to try again): an outage is reported once.
@@ -110,6 +114,7 @@ class Scheduler:
         done["docker"] = await self._role("igor.docker", self._docker)
         done["dispatched"] = await self._role("echo.dispatcher", lambda: asyncio.to_thread(self._dispatch))
         done["notifications"] = await self._guard("notifications", self.sender.run_once)
+        done["agents"] = await self._guard("agents", self.agents.run_once)
         if self.gitops.settings.repositories:
             done["gitops"] = await self._role("gennaker.gitops", lambda: asyncio.to_thread(self._gitops))
         return done
@@ -214,6 +219,7 @@ class Scheduler:
         for lease in self.leases.values():
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(lease.release)
+        await self.agents.aclose()
         await self.sender.aclose()
         if self._own_client:
             await self.client.aclose()

@@ -23,8 +23,14 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.stream",
     "gennaker.api.routes.webhooks",
     "gennaker.api.routes.events",
+    "gennaker.api.routes.credentials",
+    "gennaker.api.routes.infrastructure",
     "gennaker.api.routes.projects",
     "gennaker.api.routes.notifications",
     "gennaker.api.routes.search",
     "gennaker.api.routes.capabilities",
+    "gennaker.api.routes.kayenta",
+    "gennaker.api.routes.canaries",
+    # The web UI (served from the same process and port; the engine never imports it).
+    "gennaker.web.routes",
 )

@@ -31,7 +31,7 @@ def handle(ctx: HandlerContext, message: m.CompleteStage) -> None:
             status = graph.failure_status(stage)
         pending = [s for s in after if s.status == S.NOT_STARTED]
         if pending:
-            ctx.save(execution)
+            ctx.save(execution, stage)
             for child in pending:
                 ctx.push(stage_message(execution, child, m.StartStage))
             return
@@ -43,7 +43,7 @@ def handle(ctx: HandlerContext, message: m.CompleteStage) -> None:
         except LookupError:
             on_failure = []
         if on_failure:
-            ctx.save(execution)
+            ctx.save(execution, stage)
             for child in on_failure:
                 ctx.push(stage_message(execution, child, m.StartStage))
             return
@@ -54,7 +54,7 @@ def handle(ctx: HandlerContext, message: m.CompleteStage) -> None:
     stage.status = status
     stage.end_time = ctx.now_ms
     _include_expression_errors(stage)
-    ctx.save(execution)
+    ctx.save(execution, stage)
     ctx.stage_event(execution, stage, stage_event_type(status))
     _route(ctx, execution, stage, status)
 
@@ -108,7 +108,7 @@ def _retry(ctx: HandlerContext, execution: Execution, stage: Stage, status: S) -
     )
     planning.reset_stage(execution, stage)
     stage.context.pop("expressionEvaluationSummary", None)
-    ctx.save(execution)
+    ctx.save(execution, stage)
     ctx.stage_event(execution, stage, "stage.retrying", attempt=attempt + 1, delayMs=backoff_ms)
     ctx.push(stage_message(execution, stage, m.StartStage), backoff_ms)
     return True

@@ -22,7 +22,7 @@ def handle(ctx: HandlerContext, message: m.CompleteTask) -> None:
         return
     task.status = status
     task.end_time = ctx.now_ms
-    ctx.save(execution)
+    ctx.save(execution, stage)
     if status == S.SKIPPED and stage.context.get("manualSkip") is True:
         top = execution.stage(stage.id)
         while top is not None and top.parent_stage_id is not None:
@@ -53,6 +53,6 @@ def _redirect(ctx: HandlerContext, message: m.CompleteTask) -> None:
         looped.status = S.NOT_STARTED
         looped.start_time = None
         looped.end_time = None
-    ctx.save(execution)
+    ctx.save(execution, stage)
     first = stage.tasks[start]
     ctx.push(m.StartTask(execution.type, execution.id, execution.application, stage.id, first.id))

@@ -123,7 +123,7 @@ def apply(ctx: HandlerContext, message: m.RunTask, pending: Pending, outcome: Ou
     if outcome.mode == "cancel":
         if result is not None:
             _merge(stage, result)
-        ctx.save(execution)
+        ctx.save(execution, stage)
         _complete(ctx, message, S.CANCELED)
         return
     if outcome.mode == "timeout" and result is None:
@@ -139,7 +139,7 @@ def apply(ctx: HandlerContext, message: m.RunTask, pending: Pending, outcome: Ou
         stage.context["expressionEvaluationSummary"] = (
             {**summary, **own} if isinstance(own, dict) else summary
         )
-    ctx.save(execution)
+    ctx.save(execution, stage)
     status = result.status
     if status == S.RUNNING:
         ctx.push(message, _backoff(stage, pending.task, result.backoff_ms))

@@ -26,7 +26,7 @@ def handle(ctx: HandlerContext, message: m.StartExecution) -> None:
         gates.unpark(ctx, execution)
         execution.status = S.CANCELED
         execution.end_time = ctx.now_ms
-        ctx.save(execution)
+        ctx.save_header(execution)
         ctx.execution_event(execution, "pipeline.failed")
         release_execution(ctx, execution)
         return
@@ -63,11 +63,11 @@ def handle(ctx: HandlerContext, message: m.StartExecution) -> None:
         execution.status = S.TERMINAL
         execution.end_time = ctx.now_ms
         execution.extra.setdefault("errors", []).append("the pipeline has no initial stage")
-        ctx.save(execution)
+        ctx.save_header(execution)
         ctx.execution_event(execution, "pipeline.failed", reason="no initial stage")
         release_execution(ctx, execution)
         return
-    ctx.save(execution)
+    ctx.save_header(execution)
     ctx.execution_event(execution, "pipeline.starting")
     for stage in first:
         ctx.push(stage_message(execution, stage, m.StartStage))
@@ -90,7 +90,7 @@ def _wait(ctx: HandlerContext, message: m.StartExecution, blocked: gates.Blocked
                         )
                     )
     gates.park(ctx, execution, blocked)
-    ctx.save(execution)
+    ctx.save_header(execution)
     ctx.execution_event(execution, "pipeline.waiting", reason=blocked.reason)
 
 
@@ -99,10 +99,11 @@ def _refuse(ctx: HandlerContext, execution: Execution, denied: tuple[str, ...]) 
     stages carry the policies' messages."""
     execution.status = S.TERMINAL
     execution.end_time = ctx.now_ms
-    for stage in graph.initial_stages(execution):
+    first = list(graph.initial_stages(execution))
+    for stage in first:
         stage.status = S.TERMINAL
         stage.start_time = stage.end_time = ctx.now_ms
         stage.context["exception"] = policy_exception(denied)
-    ctx.save(execution)
+    ctx.save(execution, *first)
     ctx.execution_event(execution, "pipeline.failed", reason="denied by policy")
     release_execution(ctx, execution)

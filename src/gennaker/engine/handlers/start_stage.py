@@ -52,7 +52,7 @@ def handle(ctx: HandlerContext, message: m.StartStage) -> None:
         # Refused before it plans anything, so none of its tasks or synthetic stages runs.
         stage.context["exception"] = policy_exception(decision.denied)
         stage.context["policyDenied"] = list(decision.denied)
-        ctx.save(execution)
+        ctx.save(execution, stage)
         ctx.stage_event(execution, stage, "stage.starting")
         ctx.push(stage_message(execution, stage, m.CompleteStage))
         return
@@ -61,11 +61,11 @@ def handle(ctx: HandlerContext, message: m.StartStage) -> None:
     except (UnknownStageType, UnknownTaskType) as exc:
         stage.context["exception"] = _exception(str(exc))
         stage.context["beforeStagePlanningFailed"] = True
-        ctx.save(execution)
+        ctx.save(execution, stage)
         ctx.stage_event(execution, stage, "stage.starting")
         ctx.push(stage_message(execution, stage, m.CompleteStage))
         return
-    ctx.save(execution)
+    ctx.save(execution, stage)
     ctx.stage_event(execution, stage, "stage.starting")
     _start_first_step(ctx, execution, stage)
 

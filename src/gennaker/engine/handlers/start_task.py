@@ -18,5 +18,5 @@ def handle(ctx: HandlerContext, message: m.StartTask) -> None:
         return
     task.status = S.RUNNING
     task.start_time = ctx.now_ms
-    ctx.save(execution)
+    ctx.save(execution, stage)
     ctx.push(m.RunTask(execution.type, execution.id, execution.application, stage.id, task.id))

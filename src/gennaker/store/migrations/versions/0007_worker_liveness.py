@@ -1,7 +1,7 @@
 """worker liveness: one row per running worker process, renewed while it lives
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0004
 Create Date: 2026-12-03 12:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Metric sources: where a canary's series come from (Kayenta's MetricsService implementations)."""

@@ -1,0 +1,1 @@
+"""Cloud providers: the protocol, the registry and the built-in providers."""

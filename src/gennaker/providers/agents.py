@@ -1,0 +1,80 @@
+"""The providers' agents in the scheduler role: every provider's own agents (the local
+provider's supervisors) and one caching agent per account, each under its own lease so that
+exactly one scheduler process runs it, each at its own interval."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from gennaker.clock import Clock
+from gennaker.db import Database
+from gennaker.providers.cache import InfrastructureCache
+from gennaker.providers.clouddriver import Clouddriver
+from gennaker.providers.protocol import Agent, CloudProvider
+from gennaker.triggers.lease import RoleLease
+
+log = logging.getLogger(__name__)
+LEASE_TTL_MS = 30_000
+
+
+class CachingAgent:
+    """Writes one account's read model into the infrastructure cache."""
+
+    interval_ms = 3_000
+
+    def __init__(self, provider: CloudProvider, account: str, cache: InfrastructureCache) -> None:
+        self.provider = provider
+        self.account = account
+        self.cache = cache
+        self.name = f"{provider.id}.caching.{account}"
+
+    async def run_once(self) -> int:
+        """Refresh the account's records."""
+        return await self.cache.refresh(self.provider, self.account)
+
+
+def all_agents(clouddriver: Clouddriver) -> list[Agent]:
+    """Every agent of every provider, then a caching agent per account."""
+    agents: list[Agent] = []
+    for provider in clouddriver.registry:
+        agents.extend(provider.agents())
+        agents.extend(CachingAgent(provider, a.name, clouddriver.cache) for a in provider.accounts())
+    return agents
+
+
+class AgentRunner:
+    """Runs the agents that are due and whose lease this process holds (one call per round)."""
+
+    def __init__(self, clouddriver: Clouddriver, db: Database, clock: Clock, holder: str) -> None:
+        self.clock = clock
+        self.agents = all_agents(clouddriver)
+        self.leases = {a.name: RoleLease(db, clock, a.name, holder, ttl_ms=LEASE_TTL_MS) for a in self.agents}
+        self._next: dict[str, int] = {}
+
+    async def run_once(self) -> dict[str, Any]:
+        """One round of the agents that are due."""
+        now = self.clock.now_ms()
+        due = [a for a in self.agents if self._next.get(a.name, 0) <= now]
+        results = await asyncio.gather(*(self._run(a) for a in due))
+        for agent in due:
+            self._next[agent.name] = now + agent.interval_ms
+        return {a.name: r for a, r in zip(due, results, strict=True) if r is not None}
+
+    async def _run(self, agent: Agent) -> Any:
+        try:
+            if not await asyncio.to_thread(self.leases[agent.name].acquire):
+                return None
+            return await agent.run_once()
+        except Exception:
+            log.exception("agent %s failed this round", agent.name)
+            return None
+
+    async def aclose(self) -> None:
+        """Give the leases up."""
+        for lease in self.leases.values():
+            try:
+                await asyncio.to_thread(lease.release)
+            except Exception:
+                log.debug("cannot release %s", lease.name, exc_info=True)

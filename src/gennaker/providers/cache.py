@@ -1,0 +1,133 @@
+"""The infrastructure cache: the read model of every provider's accounts, in the database.
+
+A provider's ``refresh(account)`` returns the whole read model of one account; ``refresh`` here
+replaces that account's records with it in one transaction (records that disappeared are
+deleted), so readers never see half an update. The caching agent does this every few seconds
+under a lease; operations do it right after they act.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from gennaker.clock import Clock
+from gennaker.db import Database
+from gennaker.providers.protocol import CacheRecord, CloudProvider
+from gennaker.store.json import dumps, loads
+from gennaker.store.schema import infrastructure_cache as cache_t
+
+log = logging.getLogger(__name__)
+
+
+class InfrastructureCache:
+    """Reads and replaces cached infrastructure documents."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def replace(self, cloud_provider: str, account: str, records: Sequence[CacheRecord]) -> int:
+        """Make the cache of ``account`` exactly ``records``; returns how many rows changed."""
+        now = self.clock.now_ms()
+        wanted = {(r.kind, r.region, r.name): r for r in records}
+        changed = 0
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                sa.select(cache_t.c.kind, cache_t.c.region, cache_t.c.name, cache_t.c.body).where(
+                    cache_t.c.cloud_provider == cloud_provider, cache_t.c.account == account
+                )
+            ).all()
+            have = {(r.kind, r.region, r.name): r.body for r in rows}
+            for key in have.keys() - wanted.keys():
+                conn.execute(
+                    cache_t.delete().where(
+                        cache_t.c.kind == key[0],
+                        cache_t.c.cloud_provider == cloud_provider,
+                        cache_t.c.account == account,
+                        cache_t.c.region == key[1],
+                        cache_t.c.name == key[2],
+                    )
+                )
+                changed += 1
+            for key, record in wanted.items():
+                body = dumps(dict(record.body))
+                if have.get(key) == body:
+                    continue
+                values = {"application": record.application, "body": body, "updated_at": now}
+                if key in have:
+                    conn.execute(
+                        cache_t.update()
+                        .where(
+                            cache_t.c.kind == key[0],
+                            cache_t.c.cloud_provider == cloud_provider,
+                            cache_t.c.account == account,
+                            cache_t.c.region == key[1],
+                            cache_t.c.name == key[2],
+                        )
+                        .values(**values)
+                    )
+                else:
+                    conn.execute(
+                        cache_t.insert().values(
+                            kind=key[0],
+                            cloud_provider=cloud_provider,
+                            account=account,
+                            region=key[1],
+                            name=key[2],
+                            **values,
+                        )
+                    )
+                changed += 1
+        return changed
+
+    async def refresh(self, provider: CloudProvider, account: str) -> int:
+        """Read the provider's model of ``account`` and store it; errors are logged, not raised
+        (the cache stays as it was and the next round tries again)."""
+        try:
+            records = await provider.refresh(account)
+            return await asyncio.to_thread(self.replace, provider.id, account, records)
+        except Exception:
+            log.exception("refreshing the cache of %s account %s failed", provider.id, account)
+            return 0
+
+    def query(
+        self,
+        kind: str,
+        *,
+        application: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+        name: str | None = None,
+        cloud_provider: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Cached documents of one kind, filtered, ordered by account, region and name."""
+        query = sa.select(cache_t.c.body).where(cache_t.c.kind == kind)
+        for column, value in (
+            (cache_t.c.application, application),
+            (cache_t.c.account, account),
+            (cache_t.c.region, region),
+            (cache_t.c.name, name),
+            (cache_t.c.cloud_provider, cloud_provider),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        query = query.order_by(cache_t.c.account, cache_t.c.region, cache_t.c.name)
+        with self.db.read() as conn:
+            return [loads(r.body) for r in conn.execute(query)]
+
+    def search(self, kinds: Iterable[str], text: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, document) whose name contains ``text`` (case-insensitive), at most ``limit``."""
+        pattern = f"%{text.lower()}%"
+        query = (
+            sa.select(cache_t.c.kind, cache_t.c.body)
+            .where(cache_t.c.kind.in_(list(kinds)), sa.func.lower(cache_t.c.name).like(pattern))
+            .order_by(cache_t.c.kind, cache_t.c.name)
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            return [(r.kind, loads(r.body)) for r in conn.execute(query)]

@@ -1,0 +1,1 @@
+"""The `local` cloud provider: server groups of supervised processes behind HAProxy."""

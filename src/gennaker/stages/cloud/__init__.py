@@ -1,0 +1,1 @@
+"""Orca's clouddriver stages: deploy, server groups, clusters, load balancers, images."""
