@@ -129,6 +129,9 @@ class WorkerSettings(_Section):
     idle_poll_max_ms: int | None = Field(default=None, ge=5)
     #: Deliveries of one message before it is dead-lettered.
     max_attempts: int = Field(default=10, ge=1)
+    #: A worker renews its liveness row every third of this; once a row is this old, other
+    #: workers deliver the dead worker's messages again without waiting for their leases.
+    liveness_seconds: float = Field(default=30.0, gt=0)
 
 
 class EngineSettings(_Section):
@@ -153,6 +156,17 @@ class ExpressionSettings(_Section):
     #: Longest a single URL fetch may take (never more than what is left of ``max_seconds``).
     url_timeout_seconds: float = Field(default=10.0, gt=0)
     url_max_bytes: int = Field(default=1_000_000, ge=1_024)
+
+
+class EventSettings(_Section):
+    """The event log (``events``: the audit trail, the outbox, ``GET /events``)."""
+
+    #: Events older than this are deleted (once the outbox dispatcher has acted on them).
+    retention_days: float = Field(default=30.0, gt=0)
+    #: At most this many ``trigger.rejected`` events per application per window are recorded; the
+    #: last one says that further rejections are not recorded until the window has passed.
+    rejected_per_window: int = Field(default=20, ge=1)
+    rejected_window_seconds: int = Field(default=3600, ge=1)
 
 
 class CorsSettings(_Section):
@@ -211,10 +225,13 @@ class Settings(_Section):
     engine: EngineSettings = EngineSettings()
     expressions: ExpressionSettings = ExpressionSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    events: EventSettings = EventSettings()
     #: Sections owned by later subsystems (webhook, notifications, docker, ...), validated there.
     webhook: Mapping[str, Any] = Field(default_factory=dict)
     notifications: Mapping[str, Any] = Field(default_factory=dict)
     docker: Mapping[str, Any] = Field(default_factory=dict)
+    #: Per stage type settings (``[stages.run_job_local]``), validated by the stage.
+    stages: Mapping[str, Any] = Field(default_factory=dict)
     #: Cloud providers' sections (``[[providers.local.accounts]]``), validated by each provider.
     providers: Mapping[str, Any] = Field(default_factory=dict)
     gitops: Mapping[str, Any] = Field(default_factory=dict)

@@ -31,6 +31,20 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached; the caller may retry."""
 
 
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is unreachable (refused, dropped, locked), not a bug."""
+    if isinstance(exc, (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def outage_summary(exc: BaseException) -> str:
+    """One line saying why the database is unreachable (no traceback, no SQL)."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    return text[0] if text else type(cause).__name__
+
+
 def normalize_url(url: str) -> str:
     """Map Gennaker's URL schemes onto SQLAlchemy's driver URLs."""
     if url.startswith("memory://"):
@@ -50,6 +64,8 @@ class Database:
         sa_url = normalize_url(url)
         self.dialect: Dialect = "postgresql" if sa_url.startswith("postgresql") else "sqlite"
         self._write_lock = threading.RLock()
+        # Per thread: how many write transactions of this database it has open (see in_transaction).
+        self._open = threading.local()
         self.engine: Engine
         if sqlite_synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
             raise ValueError(f"unknown SQLite synchronous mode {sqlite_synchronous!r}")
@@ -107,12 +123,21 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A write transaction: commit on success, roll back on any exception."""
-        if self.is_sqlite:
-            with self._write_lock, self._connect(write=True) as conn, self._begin(conn):
-                yield conn
-        else:
-            with self._connect(write=True) as conn, self._begin(conn):
-                yield conn
+        self._open.depth = getattr(self._open, "depth", 0) + 1
+        try:
+            if self.is_sqlite:
+                with self._write_lock, self._connect(write=True) as conn, self._begin(conn):
+                    yield conn
+            else:
+                with self._connect(write=True) as conn, self._begin(conn):
+                    yield conn
+        finally:
+            self._open.depth -= 1
+
+    def in_transaction(self) -> bool:
+        """Whether the calling thread has a write transaction of this database open (on SQLite it
+        then holds the single write lock: nothing slow may happen in it)."""
+        return bool(getattr(self._open, "depth", 0))
 
     # -- after-commit callbacks ------------------------------------------------------------------
     # SQLAlchemy's "commit" event fires *before* the COMMIT is sent, so it cannot tell that a

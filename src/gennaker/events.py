@@ -138,3 +138,31 @@ def _record(row: Any) -> EventRecord:
         execution_id=row.execution_id,
         body=body if isinstance(body, dict) else {"value": body},
     )
+
+
+def count_since(conn: Connection, type_: str, since: int, application: str | None) -> int:
+    """How many events of ``type_`` (of ``application``) were recorded at or after ``since``."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(events_t)
+        .where(events_t.c.type == type_, events_t.c.ts >= since)
+    )
+    if application is not None:
+        query = query.where(events_t.c.application == application)
+    return int(conn.execute(query).scalar_one())
+
+
+def prune(conn: Connection, *, before_ts: int, up_to_id: int, limit: int = 5_000) -> int:
+    """Delete up to ``limit`` events older than ``before_ts`` with ids up to ``up_to_id`` (those the
+    outbox has acted on); returns how many."""
+    doomed = (
+        sa.select(events_t.c.id)
+        .where(events_t.c.ts < before_ts, events_t.c.id <= up_to_id)
+        .order_by(events_t.c.id)
+        .limit(limit)
+    )
+    ids = [row.id for row in conn.execute(doomed).all()]
+    if not ids:
+        return 0
+    conn.execute(events_t.delete().where(events_t.c.id.in_(ids)))
+    return len(ids)

@@ -87,13 +87,17 @@ def build_services(
         pool_size=settings.database.pool_size,
         sqlite_synchronous=settings.database.sqlite_synchronous,
     )
-    if apply_migrations:
-        migrate.upgrade(db)
-    manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)
-    registry = Registry()
-    manager.hook.register_stages(registry=registry, settings=settings)
-    providers = ProviderRegistry(db, clock, settings.data_dir)
-    manager.hook.register_providers(registry=providers, settings=settings)
+    try:
+        if apply_migrations:
+            migrate.upgrade(db)
+        manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)
+        registry = Registry()
+        manager.hook.register_stages(registry=registry, settings=settings)
+        providers = ProviderRegistry(db, clock, settings.data_dir)
+        manager.hook.register_providers(registry=providers, settings=settings)
+    except BaseException:
+        db.dispose()  # a stage's invalid settings (ConfigError) must not leave connections open
+        raise
     for provider in providers:  # stages that name it pass the save-time availability check
         registry.add_cloud_provider(provider.id)
     cache = InfrastructureCache(db, clock)

@@ -69,10 +69,13 @@ def test_patch_stage_returns_the_execution_and_judgment_needs_a_judgment_stage(
     judged = client.patch(f"/pipelines/{execution_id}/stages/{stage_id}", json={"judgmentStatus": "continue"})
     assert judged.status_code == 400
     assert "not a manualJudgment" in judged.json()["message"]
-    patched = client.patch(f"/pipelines/{execution_id}/stages/{stage_id}", json={"note": "hi"})
+    refused = client.patch(f"/pipelines/{execution_id}/stages/{stage_id}", json={"note": "hi"})
+    assert refused.status_code == 400 and "$.note" in refused.json()["message"]
+    patched = client.patch(f"/pipelines/{execution_id}/stages/{stage_id}", json={"skipRemainingWait": True})
     assert patched.status_code == 200
     stage = patched.json()["stages"][0]
-    assert stage["context"]["note"] == "hi" and stage["lastModified"]["user"] == "anonymous"
+    assert "note" not in stage["context"]
+    assert stage["context"]["skipRemainingWait"] is True and stage["lastModified"]["user"] == "anonymous"
     assert client.patch(f"/pipelines/{execution_id}/stages/nope", json={"a": 1}).status_code == 404
     assert client.patch(f"/pipelines/{execution_id}/stages/{stage_id}", json={}).status_code == 400
 

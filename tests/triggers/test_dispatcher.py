@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from gennaker import events
+from gennaker.db import DatabaseUnavailable
 from gennaker.events import EventRecord
 from gennaker.services import Services
 from gennaker.testing import make_services
@@ -89,3 +90,29 @@ def test_role_lease_has_one_holder_until_it_expires(sqlite_services: Services) -
     assert two.acquire() and not one.acquire()
     two.release()
     assert one.acquire() and one.holder_now() == "one"
+
+
+def test_an_outage_during_an_action_does_not_move_the_cursor_past_the_event(
+    sqlite_services: Services,
+) -> None:
+    """Issue #10, item 17: an action that loses the database (a pipeline trigger starting its
+    child) was logged as a broken action and the cursor moved on: the event's work was lost.
+    Now the round stops there and the event is acted on once the database is back."""
+    services = sqlite_services
+    seen: list[str] = []
+    down = [True]
+
+    def starts_a_pipeline(event: EventRecord, load: object) -> None:
+        if down[0]:
+            raise DatabaseUnavailable("cannot connect to the database: connection refused")
+        seen.append(str(event.body["name"]))
+
+    dispatcher = Dispatcher(services, [starts_a_pipeline])
+    start = dispatcher.position()
+    add(services, "a")
+    with pytest.raises(DatabaseUnavailable):
+        dispatcher.run_once()
+    assert dispatcher.position() == start
+    down[0] = False
+    assert dispatcher.run_once() == 1
+    assert seen == ["a"] and dispatcher.position() == start + 1

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from gennaker.model.execution import Execution
+from gennaker.model.redaction import redact
 
 
 def execution_json(execution: Execution, *, expand: bool = True) -> dict[str, Any]:
     """Spinnaker's execution JSON; without ``expand``, stage ``context`` and ``outputs`` are empty."""
-    data = execution.to_json()
+    data: dict[str, Any] = redact(execution.to_json())
     if not expand:
         for stage in data["stages"]:
             stage["context"] = {}
@@ -38,4 +39,5 @@ def task_view(execution: Execution) -> dict[str, Any]:
         "endTime": execution.end_time,
         "execution": execution.to_json(),
     }
-    return view
+    redacted: dict[str, Any] = redact(view)
+    return redacted

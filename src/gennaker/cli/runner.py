@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from gennaker.engine.processor import Processor
+    from gennaker.queue.liveness import Liveness
     from gennaker.services import Services
 
 log = logging.getLogger("gennaker.server")
@@ -145,9 +146,13 @@ async def run_roles(
             await asyncio.sleep(0.01)
     # The worker and the scheduler start once the API listens: what they import and set up is not
     # needed to answer the first request, and work queued meanwhile waits in the database.
+    liveness = None
     if WORKER in roles:
+        liveness = await asyncio.to_thread(_recover_leases, services, roles)
         processor = Processor(services, concurrency=concurrency)
         tasks[WORKER] = asyncio.create_task(processor.run(stop), name=WORKER)
+        if liveness is not None:
+            tasks["liveness"] = asyncio.create_task(_keep_alive(liveness, stop), name="liveness")
     scheduler = load_scheduler() if SCHEDULER in roles else None
     if scheduler is not None:
         tasks[SCHEDULER] = asyncio.create_task(_run_scheduler(scheduler, services, stop), name=SCHEDULER)
@@ -171,6 +176,52 @@ async def run_roles(
     for name, result in zip(tasks, results, strict=True):
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
             log.error("the %s role failed: %s", name, result, exc_info=result)
+    if liveness is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(liveness.leave)
     if failed:
         raise StartupError(f"the {', '.join(failed)} role stopped unexpectedly")
     log.info("stopped")
+
+
+def _recover_leases(services: Services, roles: tuple[str, ...]) -> Liveness | None:
+    """Before the worker starts: give back what a killed predecessor held (see queue/liveness.py).
+    Returns this worker's liveness row keeper, or None when the queue has no leases to recover."""
+    from gennaker.queue.liveness import Liveness, release_all
+    from gennaker.queue.sql import SqlQueue
+
+    queue = services.queue
+    if not isinstance(queue, SqlQueue):
+        return None
+    if services.db.is_sqlite and set(roles) == {API, WORKER, SCHEDULER}:
+        release_all(services.db, services.clock)  # gennaker up: alone on its database
+    ttl_ms = int(services.settings.worker.liveness_seconds * 1000)
+    liveness = Liveness(services.db, services.clock, queue.holder, ttl_ms=ttl_ms)
+    try:
+        liveness.beat()
+        liveness.reap()
+    except Exception as exc:  # the worker's own retry loop reports an unreachable database
+        log.warning("cannot record this worker's liveness yet: %s", exc)
+    return liveness
+
+
+async def _keep_alive(liveness: Liveness, stop: asyncio.Event) -> None:
+    """Renew this worker's liveness row and reap expired ones until ``stop``."""
+    interval = max(0.05, liveness.ttl_ms / 3000)
+    failing = False
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        if stop.is_set():
+            return
+        try:
+            await asyncio.to_thread(liveness.beat)
+            await asyncio.to_thread(liveness.reap)
+        except Exception as exc:
+            if not failing:
+                log.warning("cannot renew this worker's liveness row: %s", exc)
+            failing = True
+            continue
+        if failing:
+            log.info("this worker's liveness row is renewed again")
+            failing = False

@@ -9,6 +9,7 @@ context with a few ``${trigger...}`` or ``${parameters...}``, costs no more than
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,25 @@ from gennaker.outbound import OutboundPolicy, fetcher
 
 if TYPE_CHECKING:
     from gennaker.engine.contracts import EngineServices
+
+
+#: The helpers that fetch a URL (expressions/functions.py).
+_URL_HELPER = re.compile(r"#\s*(?:fromUrl|jsonFromUrl|yamlFromUrl|propertiesFromUrl)\s*\(")
+
+
+def uses_urls(value: Any) -> bool:
+    """Whether any string inside ``value`` calls a URL-fetching helper (``#fromUrl`` and friends)."""
+    if isinstance(value, str):
+        return "${" in value and _URL_HELPER.search(value) is not None
+    if isinstance(value, Mapping):
+        return any(uses_urls(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(uses_urls(v) for v in value)
+    return False
+
+
+class UrlInTransaction(Exception):
+    """A URL helper was called while a write transaction is open (decision 3: no slow work there)."""
 
 
 def has_template(value: Any) -> bool:
@@ -89,7 +109,22 @@ class StageEvaluator:
             url_max_bytes=settings.expressions.url_max_bytes,
         )
         policy = OutboundPolicy(settings.outbound.allow, settings.outbound.deny)
-        self._fetch = fetcher(policy, "expression")
+        fetch = fetcher(policy, "expression")
+        db = services.db
+
+        def guarded(url: str, *, timeout_s: float, max_bytes: int) -> str:
+            # A fetch here would hold the transaction (on SQLite, every writer) for as long as the
+            # URL takes. The engine evaluates URL-using values outside transactions; anything
+            # that still gets here is refused rather than allowed to stall the database.
+            if db.in_transaction():
+                raise UrlInTransaction(
+                    "URL functions are not evaluated while the engine holds a database transaction "
+                    "(here: stageEnabled or a stage-start expression); they are evaluated when the "
+                    "stage's tasks run"
+                )
+            return fetch(url, timeout_s=timeout_s, max_bytes=max_bytes)
+
+        self._fetch = guarded
 
     # -- contexts --------------------------------------------------------------------------------
 
@@ -139,17 +174,25 @@ class StageEvaluator:
 
     # -- what handlers and tasks call ------------------------------------------------------------
 
-    def _evaluated(self, execution: Execution, stage: Stage) -> dict[str, Any] | None:
-        """The stage's context evaluated (None when there is nothing to evaluate)."""
+    def _evaluated(
+        self, execution: Execution, stage: Stage, *, defer_urls: bool = False
+    ) -> dict[str, Any] | None:
+        """The stage's context evaluated (None when there is nothing to evaluate). With
+        ``defer_urls``, values that call URL helpers are kept as they are (evaluated later, when
+        the stage's tasks run outside any transaction)."""
         context = stage.context
         if context.get("skipExpressionEvaluation") is True or not has_template(context):
             return None
         held: dict[str, Any] = {}
+        if defer_urls:
+            held = {k: v for k, v in context.items() if uses_urls(v)}
+            if held:
+                context = {k: v for k, v in context.items() if k not in held}
         if stage.type == "evaluateVariables":
             # The stage's task evaluates its variables (one after another under v4) and keeps
             # their sources for restarts; a pass here would lose the sources, and under v4 record
             # false failures for variables that refer to earlier ones.
-            held = {"variables": context["variables"]} if "variables" in context else {}
+            held = {**held, **({"variables": context["variables"]} if "variables" in context else {})}
             context = {k: v for k, v in context.items() if k != "variables"}
         evaluated, _ = ex.evaluate_stage_context(context, self.context(execution, stage))
         evaluated.update(held)
@@ -158,7 +201,7 @@ class StageEvaluator:
     def evaluate_stage_context(self, execution: Execution, stage: Stage) -> None:
         """Evaluate a top-level stage's context in place at stage start (failures stay as text and
         are recorded in ``expressionEvaluationSummary``)."""
-        evaluated = self._evaluated(execution, stage)
+        evaluated = self._evaluated(execution, stage, defer_urls=True)
         if evaluated is not None:
             stage.context.clear()
             stage.context.update(evaluated)

@@ -77,10 +77,12 @@ class Launcher:
         execution_id: str | None = None,
     ) -> Execution:
         """Validate, build and queue a PIPELINE execution; returns it (NOT_STARTED)."""
+        # Built before the transaction: under spelEvaluator v3 the whole config is evaluated here,
+        # and a #fromUrl in it must not hold the database's write lock while it fetches.
+        execution = self.prepare_pipeline(
+            None, config, trigger, user=user, origin=origin, execution_id=execution_id
+        )
         with self.services.db.transaction() as conn:
-            execution = self.prepare_pipeline(
-                conn, config, trigger, user=user, origin=origin, execution_id=execution_id
-            )
             existing = self._existing(conn, execution)
             if existing is not None:
                 return existing

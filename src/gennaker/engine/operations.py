@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 
 S = ExecutionStatus
 
+#: What ``PATCH /pipelines/{id}/stages/{stageId}`` may change: what Deck sends (judgment, skipping a
+#: wait or window, a manual skip with its reason). Anything else in a stage's context drives
+#: engine side effects (a job's process group, a child execution to cancel, URLs to call).
+PATCHABLE_STAGE_KEYS = (
+    "judgmentStatus",
+    "judgmentInput",
+    "lastModifiedBy",
+    "skipRemainingWait",
+    "manualSkip",
+    "reason",
+)
+
 
 class Operations:
     """What the API and CLI call to act on executions."""
@@ -107,13 +119,20 @@ class Operations:
     def patch_stage(
         self, execution_id: str, stage_id: str, patch: Mapping[str, Any], *, user: str | None = None
     ) -> Execution:
-        """Gate's ``PATCH /pipelines/{id}/stages/{stageId}``: merge into the stage context (judgment,
-        skipRemainingWait, manualSkip), record lastModified, make running tasks look now."""
+        """Gate's ``PATCH /pipelines/{id}/stages/{stageId}``: merge the keys Deck sends (judgment,
+        skipRemainingWait, manualSkip; PATCHABLE_STAGE_KEYS) into the stage context, record
+        lastModified, make running tasks look now. Other keys are refused, nothing changed."""
         if not isinstance(patch, Mapping) or not patch:
             raise InvalidInput("the stage patch must be a non-empty JSON object")
         with self.services.db.transaction() as conn:
             execution = self._load(conn, execution_id)
             stage = self._stage(execution, stage_id)
+            refused = sorted(str(k) for k in patch if k not in PATCHABLE_STAGE_KEYS)
+            if refused:
+                raise InvalidInput(
+                    f"$.{refused[0]}: a stage patch may set only {', '.join(PATCHABLE_STAGE_KEYS)} "
+                    f"(refused: {', '.join(refused)})"
+                )
             if execution.status.is_complete:
                 raise Conflict(
                     f"execution {execution_id} is {execution.status.value}; its stages cannot be changed"

@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from gennaker.clock import Clock
-from gennaker.db import Database
+from gennaker.db import Database, is_outage, outage_summary
 from gennaker.providers.cache import InfrastructureCache
 from gennaker.providers.clouddriver import Clouddriver
 from gennaker.providers.protocol import Agent, CloudProvider
@@ -52,6 +52,8 @@ class AgentRunner:
         self.agents = all_agents(clouddriver)
         self.leases = {a.name: RoleLease(db, clock, a.name, holder, ttl_ms=LEASE_TTL_MS) for a in self.agents}
         self._next: dict[str, int] = {}
+        #: Agents that found the database unreachable: reported once, and once when it is back.
+        self._down: set[str] = set()
 
     async def run_once(self) -> dict[str, Any]:
         """One round of the agents that are due."""
@@ -65,11 +67,20 @@ class AgentRunner:
     async def _run(self, agent: Agent) -> Any:
         try:
             if not await asyncio.to_thread(self.leases[agent.name].acquire):
-                return None
-            return await agent.run_once()
-        except Exception:
-            log.exception("agent %s failed this round", agent.name)
+                result = None
+            else:
+                result = await agent.run_once()
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("agent %s failed this round", agent.name)
+            elif agent.name not in self._down:
+                self._down.add(agent.name)
+                log.warning("agent %s: the database is unavailable (%s)", agent.name, outage_summary(exc))
             return None
+        if agent.name in self._down:
+            self._down.discard(agent.name)
+            log.info("agent %s: the database is reachable again", agent.name)
+        return result
 
     async def aclose(self) -> None:
         """Give the leases up."""

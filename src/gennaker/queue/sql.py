@@ -68,6 +68,8 @@ class SqlQueue:
         self._wakeups = Wakeups()
         # Our own NOTIFYs carry this payload; our listener skips them (already announced in-process).
         self._origin = secrets.token_hex(8)
+        #: This process's name in ``worker_liveness``; every lease token it draws starts with it.
+        self.holder = secrets.token_hex(8)
         self._listener: ListenerThread | None = None
         self._listener_lock = threading.Lock()
         self._build_statements()
@@ -128,7 +130,7 @@ class SqlQueue:
             if live:
                 # One token per batch is enough: ack matches id *and* token, and every lease of a
                 # row draws a new one, so a stale holder can never match.
-                token = secrets.token_hex(16)
+                token = f"{self.holder}.{secrets.token_hex(16)}"
                 expires = now + lease_ms
                 ids = [r.id for r in live]
                 conn.execute(self._lease_update, {"b_ids": ids, "b_token": token, "b_exp": expires})

@@ -69,6 +69,18 @@ def _load_execution(services: EngineServices, execution_id: str) -> Execution | 
         return services.executions.find(conn, execution_id)
 
 
+def started_here(child: Execution, execution: Execution, stage: Stage) -> bool:
+    """Whether ``child`` is the execution this stage started: ``executionId`` sits in the stage
+    context, which pipeline JSON can set, so it is checked against the child's own trigger before
+    the stage reads the child's outputs or cancels it."""
+    trigger = child.trigger
+    return (
+        trigger.get("type") == "pipeline"
+        and str(trigger.get("parentPipelineId") or "") == execution.id
+        and str(trigger.get("parentPipelineStageId") or "") == stage.id
+    )
+
+
 class StartPipelineTask(BaseTask):
     """Starts the child (idempotent through the trigger's correlationId)."""
 
@@ -147,6 +159,8 @@ class MonitorPipelineTask(BaseTask):
         child = await asyncio.to_thread(_load_execution, run.services, str(child_id))
         if child is None:
             return failed(f"The child pipeline execution {child_id} no longer exists")
+        if not started_here(child, run.execution, run.stage):
+            return failed(f"Execution {child_id} was not started by this stage")
         status = child.status
         context: dict[str, Any] = {"status": status.value}
         if status in (S.SUCCEEDED, S.SKIPPED):
@@ -203,6 +217,9 @@ class PipelineStage(BaseStage):
         """Cancel the child if it is still running."""
         child_id = stage.context.get("executionId")
         if not child_id:
+            return None
+        child_found = await asyncio.to_thread(_load_execution, services, str(child_id))
+        if child_found is None or not started_here(child_found, execution, stage):
             return None
         reason = f"stage {stage.name!r} of parent pipeline {execution.id} ended {stage.status.value}"
         user = execution.canceled_by or execution.trigger.get("user")

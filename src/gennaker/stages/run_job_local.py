@@ -1,15 +1,17 @@
 """``runJob`` with ``cloudProvider: "local"``: a command run as a process on the worker's host.
 
-Fields: ``command`` (argv list), ``waitForCompletion`` (default true), ``env`` (added to a minimal environment: PATH, HOME, LANG, LC_*,
-TZ, TMPDIR, USER, LOGNAME, plus GENNAKER_EXECUTION_ID/GENNAKER_STAGE_ID/GENNAKER_APPLICATION; the
+Fields: ``command`` (argv list), ``waitForCompletion`` (default true), ``env`` (added to a minimal
+environment: PATH, HOME, LANG, plus GENNAKER_EXECUTION_ID/GENNAKER_STAGE_ID/GENNAKER_APPLICATION; the
 worker's own environment, which holds its secrets, is not passed), ``workingDir`` (default: a fresh
 ``work`` directory beside the logs), ``stdin`` (text), ``jobRuntimeLimit`` (seconds, "90s"/"5m"/"2h"
 or ISO-8601 "PT1H"; default 2 hours).
 
 The process runs detached from the worker (its own session and process group; see
 run_job_wrapper.py), with its output in files under ``<data_dir>/jobs/<executionId>/<stageId>/``,
-so a worker restart neither kills nor loses it: the stage context holds the record
-(``localJob``) and the monitor reads the exit code from ``result.json``, polling every second at
+so a worker restart neither kills nor loses it: the stage context shows the record
+(``localJob``) and the monitor reads the exit code from ``result.json``; the directory and the
+process group to signal come only from the files the launcher wrote there, never from the
+context, polling every second at
 first and up to every 10 s. Starting is idempotent: ``operation.json`` names the attempt before the
 spawn, and a task re-run after a crash adopts the job it finds instead of starting another.
 
@@ -18,6 +20,9 @@ stdout become context keys (except keys the stage's own configuration uses) and 
 ``propertyFileContents``. Non-zero: TERMINAL with the exit code and the last lines of output in
 ``exception.details``. Past the runtime limit, or when the stage is canceled or times out, the whole
 process group gets SIGTERM, then SIGKILL after 5 s. ``read_logs`` serves the output to the API.
+
+Whether local jobs may run at all, and which commands and working directories, is
+``[stages.run_job_local]`` (run_job_policy.py): off by default when authentication is on.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from gennaker.engine.registry import Registry
 from gennaker.errors import NotFound
 from gennaker.model.execution import Execution, Stage
 from gennaker.stages._common import as_bool, attempt_key, duration_ms, failed, new_attempt
+from gennaker.stages.run_job_policy import LocalJobPolicy, RunJobLocalSettings, local_job_policy
 from gennaker.stages.run_job_process import (
     JobPaths,
     adopt,
@@ -53,7 +59,8 @@ if TYPE_CHECKING:
 
 DEFAULT_RUNTIME_LIMIT_MS = 2 * 3600 * 1000
 KILL_GRACE_S = 5.0
-_KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR", "USER", "LOGNAME")
+#: All a job gets of the server's environment (which holds its secrets); the stage's ``env`` adds.
+_KEPT_ENV = ("PATH", "HOME", "LANG")
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 _JOB_KEYS = ("localJob", "jobStatus", "completionDetails", "propertyFileContents")
 
@@ -87,10 +94,28 @@ def _runtime_limit(context: Mapping[str, Any]) -> int:
     return duration_ms(context.get("jobRuntimeLimit")) or DEFAULT_RUNTIME_LIMIT_MS
 
 
+def recorded_job(data_dir: Path, execution: Execution, stage: Stage) -> tuple[JobPaths, int | None]:
+    """The job's directory and the process group its launcher recorded there, or None when no job
+    runs (none spawned, or it has ended). Never taken from the stage context: pipeline JSON (and,
+    in older versions, a stage PATCH) can write ``localJob``, and a group named there would be
+    signalled, or a directory named there read, on that say-so alone."""
+    paths = job_paths(data_dir, execution.id, stage.id)
+    if read_json(paths.result) is not None:
+        return paths, None  # the job ended: its group id may belong to someone else by now
+    found = read_json(paths.spawned) or read_json(paths.pid) or {}
+    pgid = found.get("pgid")
+    if isinstance(pgid, bool) or not isinstance(pgid, int) or pgid <= 1:
+        return paths, None
+    return paths, pgid
+
+
 class StartLocalJobTask(BaseTask):
     """Spawns the process (or adopts the one an interrupted run of this task spawned)."""
 
     pure = False
+
+    def __init__(self, policy: LocalJobPolicy | None = None) -> None:
+        self.policy = policy or LocalJobPolicy(RunJobLocalSettings(enabled=True), auth_enabled=False)
 
     async def execute(self, run: TaskRun) -> TaskResult:
         """Validate, then spawn."""
@@ -115,8 +140,15 @@ class StartLocalJobTask(BaseTask):
                 return failed(f"workingDir {cwd!r} does not exist on the worker")
             env = _environment(run, env_config)
             workdir = str(cwd) if cwd is not None else str(paths.workspace)
-            if find_command(argv[0], env["PATH"], workdir) is None:
+            executable = find_command(argv[0], env["PATH"], workdir)
+            if executable is None:
                 return failed(f"Command {argv[0]!r} not found (PATH={env['PATH']})")
+            # Allow-list names resolve on the server's PATH: a stage's own env PATH must not
+            # make its "make" the allowed one.
+            server_path = os.environ.get("PATH", _DEFAULT_PATH)
+            refusal = self.policy.refusal(executable, server_path, workdir, str(paths.workspace))
+            if refusal is not None:
+                return failed(refusal)
             stdin = ctx.get("stdin")
             record = await asyncio.to_thread(
                 spawn,
@@ -143,12 +175,14 @@ class WaitOnLocalJobTask(BaseTask):
         job = run.stage.context.get("localJob")
         if not isinstance(job, dict) or not job.get("dir"):
             return failed("There is no local job to wait for (localJob is missing)")
-        paths = JobPaths(Path(job["dir"]))
-        pgid = int(job["pgid"])
+        paths, pgid = await asyncio.to_thread(
+            recorded_job, run.services.settings.data_dir, run.execution, run.stage
+        )
         result = await asyncio.to_thread(read_json, paths.result)
         if result is None:
-            if await asyncio.to_thread(group_alive, pgid):
-                elapsed = run.now_ms - int(job.get("startedAt") or run.task_start_time)
+            if pgid is not None and await asyncio.to_thread(group_alive, pgid):
+                marker = await asyncio.to_thread(read_json, paths.marker) or {}
+                elapsed = run.now_ms - int(marker.get("createdAt") or run.task_start_time)
                 limit = _runtime_limit(run.context)
                 if elapsed > limit:
                     outcome = await kill_group(pgid, KILL_GRACE_S)
@@ -161,7 +195,7 @@ class WaitOnLocalJobTask(BaseTask):
             if result is None:
                 return self._failed_with_output(
                     paths,
-                    f"The job's processes (group {pgid}) ended without recording an exit code "
+                    "The job's processes ended without recording an exit code "
                     "(killed from outside, or their machine restarted)",
                 )
         return await asyncio.to_thread(self._finish, run, paths, result)
@@ -202,8 +236,10 @@ class WaitOnLocalJobTask(BaseTask):
 
     async def on_timeout(self, run: TaskRun) -> TaskResult | None:
         """Stop the job, then fail (or let markSuccessfulOnTimeout decide)."""
-        job = run.stage.context.get("localJob")
-        outcome = await kill_group(int(job["pgid"]), KILL_GRACE_S) if isinstance(job, dict) else "gone"
+        _, pgid = await asyncio.to_thread(
+            recorded_job, run.services.settings.data_dir, run.execution, run.stage
+        )
+        outcome = await kill_group(pgid, KILL_GRACE_S) if pgid is not None else "gone"
         if run.context.get("markSuccessfulOnTimeout") is True:
             return None
         message = f"The stage timed out; the job was stopped ({outcome})"
@@ -238,13 +274,11 @@ class LocalRunJobStage(BaseStage):
         self, execution: Execution, stage: Stage, services: EngineServices
     ) -> Mapping[str, Any] | None:
         """SIGTERM, then SIGKILL, the job's whole process group."""
-        job = stage.context.get("localJob")
-        pgid = job.get("pgid") if isinstance(job, dict) else None
-        if pgid is None:  # spawned, but the task's result was never recorded
-            paths = job_paths(services.settings.data_dir, execution.id, stage.id)
-            found = read_json(paths.spawned) or read_json(paths.pid) or {}
-            pgid = found.get("pgid")
-        if not isinstance(pgid, int):
+        try:
+            _, pgid = await asyncio.to_thread(recorded_job, services.settings.data_dir, execution, stage)
+        except ValueError:
+            return None
+        if pgid is None:
             return None
         return {"processGroup": pgid, "outcome": await kill_group(pgid, KILL_GRACE_S)}
 
@@ -315,6 +349,6 @@ def read_logs(
 
 def register(registry: Registry, settings: Any) -> None:
     """Add the local runJob flavour."""
-    registry.add_task("startLocalJobTask", StartLocalJobTask())
+    registry.add_task("startLocalJobTask", StartLocalJobTask(local_job_policy(settings)))
     registry.add_task("waitOnLocalJobTask", WaitOnLocalJobTask())
     registry.add_stage(LocalRunJobStage())

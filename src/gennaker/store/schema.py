@@ -167,6 +167,20 @@ role_leases = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=False),
 )
 
+# Worker processes that are alive: each renews its row while it runs. The leases a worker holds on
+# queue messages carry its ``holder`` as the token's prefix, so when a row expires (the process
+# died without giving its leases back), any other worker hands those messages out again at once
+# instead of waiting for each lease to run out (gennaker.queue.liveness).
+worker_liveness = sa.Table(
+    "worker_liveness",
+    metadata,
+    sa.Column("holder", sa.String(32), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
 events = sa.Table(
     "events",
     metadata,

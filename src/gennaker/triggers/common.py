@@ -186,17 +186,24 @@ def start(
     config_id = candidate.config_id
     trigger_info = _trigger_summary(candidate, trigger, source)
     try:
+        correlation_id = trigger.get("correlationId")
+        if correlation_id:
+            with services.db.read() as conn:
+                existing = services.executions.id_for_correlation(conn, str(correlation_id))
+            if existing is not None and guard is None:
+                return StartResult(config_id, existing, duplicate=True)
+        # Built outside the transaction: the config's expressions (all of them under
+        # spelEvaluator v3) may fetch URLs, which must not hold the database's write lock.
+        execution = services.launcher.prepare_pipeline(
+            None, config, trigger, user=trigger.get("user"), origin=ORIGIN
+        )
         with services.db.transaction() as conn:
             if guard is not None and not guard(conn):
                 return StartResult(config_id, duplicate=True)
-            correlation_id = trigger.get("correlationId")
             if correlation_id:
                 existing = services.executions.id_for_correlation(conn, str(correlation_id))
                 if existing is not None:
                     return StartResult(config_id, existing, duplicate=True)
-            execution = services.launcher.prepare_pipeline(
-                conn, config, trigger, user=trigger.get("user"), origin=ORIGIN
-            )
             services.launcher.enqueue(conn, execution)
             events.record(
                 conn,
@@ -222,16 +229,27 @@ def start(
 def reject(
     services: Services, candidate: Candidate, trigger: Mapping[str, Any], *, source: str, reason: str
 ) -> None:
-    """Record that a matching trigger did not start its pipeline, and why."""
+    """Record that a matching trigger did not start its pipeline, and why: at most
+    ``[events] rejected_per_window`` such events per application per window (any sender can make
+    a webhook match a source and miss a constraint, so an unbounded log would be theirs to fill)."""
     log.info("trigger %s of pipeline %s rejected: %s", source, candidate.config_id, reason)
+    limits = services.settings.events
+    now = services.clock.now_ms()
+    application = _application(candidate.config)
+    body: Json = {**_trigger_summary(candidate, trigger, source), "reason": reason}
     with services.db.transaction() as conn:
-        events.record(
-            conn,
-            ts=services.clock.now_ms(),
-            type_=events.TRIGGER_REJECTED,
-            application=_application(candidate.config),
-            body={**_trigger_summary(candidate, trigger, source), "reason": reason},
-        )
+        since = now - limits.rejected_window_seconds * 1000
+        recorded = events.count_since(conn, events.TRIGGER_REJECTED, since, application)
+        if recorded >= limits.rejected_per_window:
+            return  # the last one recorded already says that the rest are not
+        if recorded + 1 == limits.rejected_per_window:
+            body["rateLimited"] = True
+            body["reason"] = (
+                f"{reason} (limit of {limits.rejected_per_window} rejections per "
+                f"{limits.rejected_window_seconds} s for application {application} reached: "
+                "further rejections are not recorded until the window has passed)"
+            )
+        events.record(conn, ts=now, type_=events.TRIGGER_REJECTED, application=application, body=body)
 
 
 def record_error(

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gennaker import events
+from gennaker.db import is_outage
 from gennaker.events import EventRecord
 from gennaker.model.execution import Execution
 from gennaker.store.schema import event_cursors as cursor_t
@@ -102,7 +103,9 @@ class Dispatcher:
             for action in self.actions:
                 try:
                     action(record, load)
-                except Exception:
+                except Exception as exc:
+                    if is_outage(exc):
+                        raise  # not this event's fault: stop before the cursor passes it
                     # One broken action must not stall the log for the others: log it and go on
                     # (the action records its own failure events where it can).
                     log.exception("event %s (%s): dispatch action failed", record.id, record.type)

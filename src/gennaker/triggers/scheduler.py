@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from gennaker import events
+from gennaker.db import is_outage, outage_summary
 from gennaker.events import EventRecord
 from gennaker.gitops import state as gitops_state
 from gennaker.gitops.sync import Gitops
@@ -51,6 +53,12 @@ log = logging.getLogger(__name__)
 LEASE_TTL_MS = 30_000
 INTERVAL_S = 1.0
 ROLES = ("echo.cron", "igor.docker", "echo.dispatcher", "gennaker.gitops")
+#: Old events are deleted at most this often, in short transactions of a few thousand rows.
+PRUNE_INTERVAL_MS = 60_000
+PRUNE_MAX_PER_ROUND = 50_000
+#: While the database is unreachable a role is tried again after 1 s, 2 s, 4 s ... up to a minute.
+OUTAGE_BACKOFF_MS = 1_000
+OUTAGE_BACKOFF_MAX_MS = 60_000
 
 
 def default_holder() -> str:
@@ -80,6 +88,9 @@ class Scheduler:
         self.dispatcher = Dispatcher(services, [self._pipeline_triggers, self._notifications])
         self.agents = AgentRunner(services.clouddriver, services.db, services.clock, self.holder)
         self.gitops = Gitops(services)
+        self._next_prune_at = 0
+        #: role -> (failed attempts in a row, when to try again): an outage is reported once.
+        self._outages: dict[str, tuple[int, int]] = {}
         self.leases = {
             name: RoleLease(services.db, services.clock, name, self.holder, ttl_ms=lease_ttl_ms)
             for name in ROLES
@@ -101,14 +112,37 @@ class Scheduler:
         done: dict[str, Any] = {}
         done["cron"] = await self._role("echo.cron", lambda: asyncio.to_thread(self._cron))
         done["docker"] = await self._role("igor.docker", self._docker)
-        done["dispatched"] = await self._role(
-            "echo.dispatcher", lambda: asyncio.to_thread(self.dispatcher.run_once)
-        )
+        done["dispatched"] = await self._role("echo.dispatcher", lambda: asyncio.to_thread(self._dispatch))
         done["notifications"] = await self._guard("notifications", self.sender.run_once)
         done["agents"] = await self._guard("agents", self.agents.run_once)
         if self.gitops.settings.repositories:
             done["gitops"] = await self._role("gennaker.gitops", lambda: asyncio.to_thread(self._gitops))
         return done
+
+    def _dispatch(self) -> int:
+        handled = self.dispatcher.run_once()
+        now = self.services.clock.now_ms()
+        if now >= self._next_prune_at:
+            self._next_prune_at = now + PRUNE_INTERVAL_MS
+            self.prune_events()
+        return handled
+
+    def prune_events(self) -> int:
+        """Delete events past ``[events] retention_days`` that the dispatcher has acted on."""
+        cutoff = self.services.clock.now_ms() - int(self.services.settings.events.retention_days * 86_400_000)
+        position = self.dispatcher.position()
+        total = 0
+        while True:
+            with self.services.db.transaction() as conn:
+                deleted = events.prune(conn, before_ts=cutoff, up_to_id=position)
+            total += deleted
+            if deleted == 0 or total >= PRUNE_MAX_PER_ROUND:
+                break
+        if total:
+            log.info(
+                "deleted %d event(s) older than %g days", total, self.services.settings.events.retention_days
+            )
+        return total
 
     def _gitops(self) -> int:
         with self.services.db.read() as conn:
@@ -125,22 +159,60 @@ class Scheduler:
         return len(await self.docker.run_once(candidates))
 
     async def _role(self, name: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        if self._backing_off(name):
+            return None
         try:
             held = await asyncio.to_thread(self.leases[name].acquire)
-        except Exception:
-            log.exception("cannot take the %s lease", name)
+        except Exception as exc:
+            self._failed(name, exc, "cannot take its lease")
             return None
         if not held:
+            self._recovered(name)
             return None
         return await self._guard(name, work)
 
-    @staticmethod
-    async def _guard(name: str, work: Callable[[], Awaitable[Any]]) -> Any:
-        try:
-            return await work()
-        except Exception:
-            log.exception("scheduler role %s failed this round", name)
+    async def _guard(self, name: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        if self._backing_off(name):
             return None
+        try:
+            result = await work()
+        except Exception as exc:
+            self._failed(name, exc, "failed this round")
+            return None
+        self._recovered(name)
+        return result
+
+    # -- database outages: one warning per role, backoff, one line on recovery --------------------
+
+    def _backing_off(self, name: str) -> bool:
+        outage = self._outages.get(name)
+        return outage is not None and self.services.clock.now_ms() < outage[1]
+
+    def _failed(self, name: str, exc: Exception, what: str) -> None:
+        if not is_outage(exc):
+            log.error("scheduler role %s %s", name, what, exc_info=exc)
+            return
+        failures = self._outages[name][0] + 1 if name in self._outages else 1
+        delay_ms = min(OUTAGE_BACKOFF_MS * 2 ** (failures - 1), OUTAGE_BACKOFF_MAX_MS)
+        self._outages[name] = (failures, self.services.clock.now_ms() + delay_ms)
+        if failures == 1:
+            log.warning(
+                "scheduler role %s: the database is unavailable (%s); retrying with backoff (up to %d s)",
+                name,
+                outage_summary(exc),
+                OUTAGE_BACKOFF_MAX_MS // 1000,
+            )
+        else:
+            log.debug("scheduler role %s: still no database (attempt %d)", name, failures)
+
+    def _recovered(self, name: str) -> None:
+        outage = self._outages.pop(name, None)
+        if outage is not None:
+            log.info(
+                "scheduler role %s: the database is reachable again (after %d failed attempt(s))",
+                name,
+                outage[0],
+            )
 
     async def aclose(self) -> None:
         """Give up the leases and close the HTTP client."""

@@ -14,6 +14,7 @@ from gennaker.api.responses import json_response
 from gennaker.api.views import execution_json
 from gennaker.errors import InvalidInput, NotFound
 from gennaker.model.execution import PIPELINE
+from gennaker.model.redaction import redact_text
 from gennaker.model.status import ExecutionStatus
 from gennaker.store.executions import ExecutionQuery
 
@@ -45,7 +46,7 @@ def get_execution(execution_id: str, services: ServicesDep) -> Any:
         text = execution_text(conn, execution_id)
     if text is None:
         raise NotFound(f"execution {execution_id} not found")
-    return Response(text, media_type="application/json")
+    return Response(redact_text(text), media_type="application/json")
 
 
 @router.get("/applications/{application}/pipelines", response_model=list[dict[str, Any]])
@@ -64,7 +65,7 @@ def application_executions(
         for app in apps:
             ids.extend(newest_per_config(conn, application=app, statuses=wanted, limit=limit))
         text = executions_text(conn, ids, expand=expand)
-    return Response(text, media_type="application/json")
+    return Response(redact_text(text), media_type="application/json")
 
 
 @router.get("/executions", response_model=list[dict[str, Any]])
@@ -92,7 +93,7 @@ def executions(
             conn, ExecutionQuery(execution_ids=ids, limit=max(1, len(ids)))
         )
         text = executions_text(conn, newest_first, expand=expand)
-    return Response(text, media_type="application/json")
+    return Response(redact_text(text), media_type="application/json")
 
 
 @router.get("/applications/{application}/executions/search", response_model=list[dict[str, Any]])

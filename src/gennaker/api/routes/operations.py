@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Query, Response
 from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS
 from gennaker.api.responses import json_response
+from gennaker.api.views import execution_json
 
 router = APIRouter(tags=["executions"], responses=ERRORS)
 
@@ -54,9 +55,10 @@ def patch_stage(
         ),
     ],
 ) -> Any:
-    """Merge into a stage's context (judgment, skipRemainingWait, manualSkip); returns the execution."""
+    """Merge what Deck sends (judgment, skipRemainingWait, manualSkip) into a stage's context; other
+    keys are refused (400). Returns the execution."""
     execution = services.operations.patch_stage(execution_id, stage_id, patch, user=user)
-    return json_response(execution.to_json())
+    return json_response(execution_json(execution))
 
 
 @router.put("/pipelines/{execution_id}/stages/{stage_id}/restart", response_model=dict[str, Any])
@@ -71,7 +73,7 @@ def restart_stage(
 ) -> Any:
     """Run a finished top-level stage, and what follows it, again; returns the execution."""
     execution = services.operations.restart_stage(execution_id, stage_id, user=user)
-    return json_response(execution.to_json(), status_code=202)
+    return json_response(execution_json(execution), status_code=202)
 
 
 @router.delete("/pipelines/{execution_id}", status_code=204)

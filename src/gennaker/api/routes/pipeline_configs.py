@@ -14,6 +14,7 @@ from gennaker.api.policy_checks import check_save
 from gennaker.api.routes.webhooks import trigger_sources
 from gennaker.errors import FieldError, InvalidInput, NotFound
 from gennaker.model.pipeline import validate_pipeline
+from gennaker.model.redaction import redact, restore
 from gennaker.services import Services
 from gennaker.triggers.docker_registry import docker_settings
 from gennaker.triggers.status import trigger_status
@@ -32,21 +33,23 @@ def list_configs(
     """An application's pipeline configs in Front50's order (404 for an unknown application)."""
     with services.db.read() as conn:
         services.applications.get(conn, application)
-        return services.pipelines.list_by_application(conn, application, name_filter=pipelineNameFilter)
+        return redact(
+            services.pipelines.list_by_application(conn, application, name_filter=pipelineNameFilter)
+        )
 
 
 @router.get("/applications/{application}/pipelineConfigs/{name}", response_model=dict[str, Any])
 def get_config(application: str, name: str, services: ServicesDep) -> Any:
     """One pipeline config by application and name (both ignoring case)."""
     with services.db.read() as conn:
-        return services.pipelines.get_by_name(conn, application, name)
+        return redact(services.pipelines.get_by_name(conn, application, name))
 
 
 @router.get("/pipelineConfigs/{config_id}", response_model=dict[str, Any])
 def get_config_by_id(config_id: str, services: ServicesDep) -> Any:
     """One pipeline config by id."""
     with services.db.read() as conn:
-        return services.pipelines.get(conn, config_id)
+        return redact(services.pipelines.get(conn, config_id))
 
 
 @router.post("/pipelines", response_model=dict[str, Any])
@@ -63,8 +66,9 @@ def save_config(
     Invalid configs are refused with 400 and every problem's JSON path."""
     check_save(services, config, kind="pipeline", user=user)
     with services.db.transaction() as conn:
+        config = _with_stored_secrets(services, conn, config)
         check_config(services, conn, config)
-        return services.pipelines.save(conn, config, user=user, stale_check=staleCheck)
+        return redact(services.pipelines.save(conn, config, user=user, stale_check=staleCheck))
 
 
 @router.post("/pipelines/validate", response_model=Valid)
@@ -88,8 +92,9 @@ def update_config(config_id: str, config: ConfigBody, services: ServicesDep, use
     with services.db.transaction() as conn:
         services.pipelines.get(conn, config_id)
         guard_managed(services, conn, config_id=config_id)
+        config = _with_stored_secrets(services, conn, {**config, "id": config_id})
         check_config(services, conn, config)
-        return services.pipelines.save(conn, {**config, "id": config_id}, user=user)
+        return redact(services.pipelines.save(conn, config, user=user))
 
 
 @router.delete("/pipelines/{application}/{name}", status_code=204)
@@ -116,7 +121,7 @@ def history(
         if not revisions:
             services.pipelines.get(conn, config_id)
     response.headers["X-Gennaker-Revisions"] = ",".join(str(r.revision) for r in revisions)
-    return [r.body for r in revisions]
+    return [redact(r.body) for r in revisions]
 
 
 @router.get("/pipelineConfigs/{config_id}/history/{revision}", response_model=dict[str, Any])
@@ -125,7 +130,7 @@ def get_revision(
 ) -> Any:
     """One saved version of a config."""
     with services.db.read() as conn:
-        return services.pipelines.get_revision(conn, config_id, revision).body
+        return redact(services.pipelines.get_revision(conn, config_id, revision).body)
 
 
 @router.post("/pipelineConfigs/{config_id}/history/{revision}/restore", response_model=dict[str, Any])
@@ -138,7 +143,14 @@ def restore_revision(
     """Save an old version as the newest revision; returns the stored config."""
     with services.db.transaction() as conn:
         guard_managed(services, conn, config_id=config_id)
-        return services.pipelines.restore(conn, config_id, revision, user=user)
+        return redact(services.pipelines.restore(conn, config_id, revision, user=user))
+
+
+def _with_stored_secrets(services: Any, conn: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Reads show secrets redacted; a config saved back with the placeholder keeps the stored value."""
+    config_id = config.get("id")
+    stored = services.pipelines.find(conn, str(config_id)) if config_id else None
+    return restore(config, stored)
 
 
 def _trigger_status(request: Request, services: Services, config: dict[str, Any]) -> list[dict[str, Any]]:

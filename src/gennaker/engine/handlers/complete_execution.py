@@ -1,4 +1,8 @@
-"""CompleteExecution: decide the outcome of the main graph, run ``finally`` stages, then finish (§2.6.6)."""
+"""CompleteExecution: decide the outcome of the main graph, run ``finally`` stages, then finish (§2.6.6).
+
+A canceled execution that would end SUCCEEDED ends CANCELED (a stage that ended STOPPED or
+SUCCEEDED after the cancel, a finally block that the first cancel let finish).
+"""
 
 from __future__ import annotations
 
@@ -97,6 +101,11 @@ def handle(ctx: HandlerContext, message: m.CompleteExecution) -> None:
 
 
 def _finish(ctx: HandlerContext, execution: Execution, status: S) -> None:
+    if execution.canceled and status == S.SUCCEEDED:
+        # A canceled execution never reports success (nor fires what waits for it), even when its
+        # stages ended well or STOPPED after the cancel, or a finally block that the first cancel
+        # let run finished.
+        status = S.CANCELED
     execution.status = status
     execution.end_time = ctx.now_ms
     ctx.save(execution)

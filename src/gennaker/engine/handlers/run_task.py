@@ -9,6 +9,8 @@ A pure task (no I/O, quick) may run all three inside one transaction.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import traceback
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any
 from gennaker.engine import graph
 from gennaker.engine import messages as m
 from gennaker.engine.contracts import Task, TaskResult, TaskRun, TransientTaskError
+from gennaker.engine.evaluation import uses_urls
 from gennaker.engine.handlers._common import S, fail_execution, should_cancel, with_stage
 from gennaker.engine.planning import EXECUTION_WINDOW
 from gennaker.engine.registry import UnknownTaskType
@@ -37,6 +40,8 @@ class Pending:
     mode: str  # execute | timeout | cancel
     task: Task
     run: TaskRun
+    #: The context calls URL helpers: evaluate it in ``perform``, outside the transaction.
+    evaluate_outside: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,15 +78,21 @@ def prepare(ctx: HandlerContext, message: m.RunTask) -> Pending | None:
     if stage.context.get("manualSkip") is True:
         _complete(ctx, message, S.SKIPPED)
         return None
-    run = _run(ctx, execution, stage, record, evaluate=True)
+    outside = uses_urls(stage.context)
+    run = _run(ctx, execution, stage, record, evaluate=not outside)
     if _timed_out(ctx, execution, stage, record, task):
-        return Pending("timeout", task, run)
-    return Pending("execute", task, run)
+        return Pending("timeout", task, run, outside)
+    return Pending("execute", task, run, outside)
 
 
 async def perform(pending: Pending) -> Outcome:
     """Call the task (no transaction is open); exceptions become results."""
     task, run = pending.task, pending.run
+    if pending.evaluate_outside:
+        # #fromUrl and friends fetch here, with no transaction (and no write lock) held.
+        context = await asyncio.to_thread(run.services.evaluator.task_context, run.execution, run.stage)
+        run = dataclasses.replace(run, context=context)
+        pending.run = run
     try:
         if pending.mode == "cancel":
             return Outcome(await task.on_cancel(run), mode="cancel")
@@ -144,7 +155,7 @@ def run_inline(ctx: HandlerContext, message: m.RunTask) -> bool:
     pending = prepare(ctx, message)
     if pending is None:
         return True
-    if not pending.task.pure or pending.mode == "cancel":
+    if not pending.task.pure or pending.mode == "cancel" or pending.evaluate_outside:
         return False
     coroutine = perform(pending)
     try:
@@ -163,6 +174,8 @@ def is_pure(ctx: HandlerContext, message: m.RunTask) -> bool:
     record = stage.task(message.task_id) if stage is not None else None
     if record is None:
         return True  # prepare() will settle it without I/O
+    if stage is not None and uses_urls(stage.context):
+        return False  # its context fetches URLs: evaluated outside the transaction
     try:
         return bool(ctx.services.registry.task(record.implementing_class).pure)
     except UnknownTaskType:
