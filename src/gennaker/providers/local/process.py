@@ -113,7 +113,14 @@ def spawn(paths: InstancePaths, argv: list[str], env: dict[str, str]) -> tuple[i
             break  # the child failed before recording itself
         time.sleep(0.005)
     pid = int(launcher.stdout.strip() or 0)
-    return pid, 0  # exited at once (exec failed): the supervisor sees it dead and restarts it
+    found = read_pid_file(paths)
+    if found is not None:
+        return found
+    # No pid file yet on a slow machine while the process runs: record its real start time, or it
+    # would be taken for dead and started again beside itself. Gone already (exec failed): 0, so
+    # the supervisor sees it dead and restarts it with backoff.
+    started = start_time(pid) if pid else None
+    return pid, started or 0
 
 
 def signal_group(pid: int, sig: int) -> bool:
