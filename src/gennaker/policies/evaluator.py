@@ -88,9 +88,11 @@ class PolicyEngine:
             return Verdict(rule.name, rule.effect, "allow")
         return Verdict(rule.name, rule.effect, failed, "; ".join([rule.message, *reasons]))
 
-    def evaluate(self, scope: Scope, document: Mapping[str, Any]) -> list[Verdict]:
-        """Every rule of the scope on ``document`` (what the dry-run endpoint answers)."""
-        rules = self.rules(scope)
+    def evaluate(
+        self, scope: Scope, document: Mapping[str, Any], rules: list[PolicyRule] | None = None
+    ) -> list[Verdict]:
+        """Every rule of the scope (or the ``rules`` given) on ``document`` (the dry run's answer)."""
+        rules = self.rules(scope) if rules is None else rules
         if not rules:
             return []
         needs_opa = any(r.engine == "opa" for r in rules)
@@ -103,8 +105,8 @@ class PolicyEngine:
             if client is not None:
                 client.close()
 
-    def _decision(self, scope: Scope, document: Mapping[str, Any]) -> PolicyDecision:
-        verdicts = self.evaluate(scope, document)
+    def _decision(self, scope: Scope, document: Mapping[str, Any], rules: list[PolicyRule]) -> PolicyDecision:
+        verdicts = self.evaluate(scope, document, rules)
         return PolicyDecision(
             denied=tuple(f"{v.policy}: {v.message}" for v in verdicts if v.outcome == "deny"),
             warnings=tuple(f"{v.policy}: {v.message}" for v in verdicts if v.outcome == "warn"),
@@ -112,21 +114,27 @@ class PolicyEngine:
 
     def check_save(self, config: Mapping[str, Any], *, kind: str, user: str | None) -> PolicyDecision:
         """The decision for a pipeline config (``kind`` pipeline) or template being saved."""
-        if not self.rules("save"):
+        # Rules are read once per check (policies kept in git cost a query to read).
+        rules = self.rules("save")
+        if not rules:
             return PolicyDecision()
-        return self._decision("save", inputs.save_input(config, kind=kind, user=user))
+        return self._decision("save", inputs.save_input(config, kind=kind, user=user), rules)
 
     def check_start(self, execution: Execution) -> PolicyDecision:
         """The decision for an execution about to start."""
-        if not self.rules("start"):
+        # Rules are read once per check (policies kept in git cost a query to read).
+        rules = self.rules("start")
+        if not rules:
             return PolicyDecision()
-        return self._decision("start", inputs.start_input(execution))
+        return self._decision("start", inputs.start_input(execution), rules)
 
     def check_stage(self, execution: Execution, stage: Stage) -> PolicyDecision:
         """The decision for a stage about to start."""
-        if not self.rules("stage"):
+        # Rules are read once per check (policies kept in git cost a query to read).
+        rules = self.rules("stage")
+        if not rules:
             return PolicyDecision()
-        return self._decision("stage", inputs.stage_input(execution, stage))
+        return self._decision("stage", inputs.stage_input(execution, stage), rules)
 
 
 def describe(rules: Sequence[PolicyRule]) -> list[Json]:
