@@ -19,7 +19,16 @@ from gennaker.stages import (
     webhook,
     webhook_preconfigured,
 )
-from gennaker.stages.cloud import cluster_stages, deploy, images, load_balancer_stages, server_group_stages
+from gennaker.stages.cloud import (
+    cluster_support,
+    deploy,
+    disable_cluster,
+    images,
+    load_balancer_stages,
+    scale_down_cluster,
+    server_group_stages,
+    shrink_cluster,
+)
 
 
 @hookimpl
@@ -39,7 +48,10 @@ def register_stages(registry: Registry, settings: Any) -> None:
         webhook_preconfigured,
         deploy,
         server_group_stages,
-        cluster_stages,
+        cluster_support,
+        disable_cluster,
+        scale_down_cluster,
+        shrink_cluster,
         load_balancer_stages,
         images,
     ):
