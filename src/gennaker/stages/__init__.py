@@ -28,6 +28,7 @@ from gennaker.stages.cloud import (
     scale_down_cluster,
     server_group_stages,
     shrink_cluster,
+    targets,
 )
 
 
@@ -52,6 +53,7 @@ def register_stages(registry: Registry, settings: Any) -> None:
         disable_cluster,
         scale_down_cluster,
         shrink_cluster,
+        targets,
         load_balancer_stages,
         images,
     ):
