@@ -17,8 +17,8 @@ from gennaker.engine.contracts import BaseStage, BaseTask, SyntheticStageSpec, T
 from gennaker.engine.registry import Registry
 from gennaker.model.execution import Stage
 from gennaker.stages._common import ATTEMPT_ID, as_bool, as_number, failed, new_attempt
-from gennaker.stages.cloud.resize_capacity import action_of, capacity_of, resize_capacity
 from gennaker.stages.cloud.cluster_support import locations_of
+from gennaker.stages.cloud.resize_capacity import action_of, capacity_of, resize_capacity
 from gennaker.stages.cloud.support import (
     BadStage,
     cached_server_groups,
