@@ -25,6 +25,8 @@ from gennaker.stages.cloud import (
     disable_cluster,
     images,
     load_balancer_stages,
+    rollback_cluster,
+    rollback_server_group,
     scale_down_cluster,
     server_group_stages,
     shrink_cluster,
@@ -54,6 +56,8 @@ def register_stages(registry: Registry, settings: Any) -> None:
         scale_down_cluster,
         shrink_cluster,
         targets,
+        rollback_server_group,
+        rollback_cluster,
         load_balancer_stages,
         images,
     ):
