@@ -195,6 +195,7 @@ class ClusterWideTask(BaseTask):
                     "cloudProvider": scope.provider.id,
                     "moniker": group.get("moniker"),
                     "interestingHealthProviderNames": ctx.get("interestingHealthProviderNames"),
+                    "operationDescriptor": f"Running {self.operation} on",
                     **self.payload(ctx, group),
                 }
                 record, kato = await submit(
