@@ -1,0 +1,77 @@
+"""Traffic guard matching and the capacity check (Orca's ClusterMatcher and TrafficGuard)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gennaker.providers.protocol import OperationRequest
+from gennaker.providers.traffic_guards import TrafficGuardError, is_guarded, removal_of, verify_removal
+
+
+def _request(name: str, **description: Any) -> OperationRequest:
+    return OperationRequest("op", name, {"serverGroupName": "shop-web-v001", **description}, "prod", "shop")
+
+
+def test_which_operations_remove_traffic() -> None:
+    assert removal_of(_request("disableServerGroup"), "east").descriptor == "Disabling"  # type: ignore[union-attr]
+    assert removal_of(_request("disableServerGroup", desiredPercentage=50), "east") is None
+    assert removal_of(_request("destroyServerGroup", region="west"), "east").region == "west"  # type: ignore[union-attr]
+    assert removal_of(_request("resizeServerGroup", capacity={"desired": 0}), "east") is not None
+    assert removal_of(_request("resizeServerGroup", capacity={"desired": 1}), "east") is None
+    assert removal_of(_request("enableServerGroup"), "east") is None
+
+
+def test_guard_matching_with_wildcards_and_empty_parts() -> None:
+    guards = [{"account": "prod", "location": "*", "stack": "web", "detail": ""}]
+    assert is_guarded(guards, "prod", "east", "web", "")
+    assert not is_guarded(guards, "prod", "east", "web", "canary")
+    assert not is_guarded(guards, "test", "east", "web", "")
+    assert is_guarded(
+        [{"account": "*", "location": "east", "stack": "*", "detail": "*"}], "x", "east", "a", "b"
+    )
+    assert not is_guarded(
+        [{"account": "*", "location": "*", "stack": "*", "detail": "*", "enabled": False}], "x", "y", "", ""
+    )
+    assert not is_guarded(None, "prod", "east", "web", "")
+
+
+def _group(name: str, up: int, region: str = "east") -> dict[str, Any]:
+    return {
+        "name": name,
+        "cluster": "shop-web",
+        "region": region,
+        "instances": [{"healthState": "Up"}] * up + [{"healthState": "Down"}],
+    }
+
+
+def test_the_last_up_server_group_cannot_go() -> None:
+    removal = removal_of(_request("disableServerGroup", region="east"), "east")
+    assert removal is not None
+    with pytest.raises(TrafficGuardError) as refused:
+        verify_removal(
+            removal,
+            "prod",
+            [_group("shop-web-v001", 2), _group("shop-web-v000", 0), _group("shop-web-v009", 3, "west")],
+        )
+    assert str(refused.value) == (
+        "This cluster ('shop-web' in prod/east) has traffic guards enabled. Disabling [shop-web-v001] "
+        "would leave the cluster with no instances up."
+    )
+    verify_removal(removal, "prod", [_group("shop-web-v001", 2), _group("shop-web-v000", 1)])
+    verify_removal(removal, "prod", [_group("shop-web-v001", 0)])  # nothing up: nothing to protect
+    verify_removal(removal, "prod", [_group("shop-web-v000", 2)])  # already gone
+
+
+def test_min_capacity_ratio_message() -> None:
+    removal = removal_of(_request("destroyServerGroup", region="east"), "east")
+    assert removal is not None
+    with pytest.raises(TrafficGuardError) as refused:
+        verify_removal(
+            removal, "prod", [_group("shop-web-v001", 3), _group("shop-web-v000", 1)], min_ratio=0.3
+        )
+    assert str(refused.value).endswith(
+        "Destroying [shop-web-v001] would leave the cluster with 1 instance up "
+        "(25.0% of 4 instances currently up). The configured minimum is 30.0%."
+    )
