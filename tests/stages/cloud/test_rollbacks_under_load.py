@@ -11,6 +11,7 @@ sending 50+ requests per second through it the whole time and counting every fai
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 import socket
 import tempfile
@@ -45,7 +46,10 @@ def _haproxy() -> None:
 @pytest.fixture
 def lb_cloud(make_harness: Callable[..., Harness]) -> Iterator[CloudHarness]:
     data = tempfile.mkdtemp(prefix="gk-")  # HAProxy's unix socket paths must stay short
-    harness = CloudHarness(make_harness(data_dir=data).services)
+    # a port range of its own: other test runs on this machine deploy into the default one
+    low = random.randrange(30000, 59000, 200)
+    accounts = [{"name": "local", "port_range": [low, low + 199]}]
+    harness = CloudHarness(make_harness(data_dir=data, providers={"local": {"accounts": accounts}}).services)
     yield harness
     harness.local.stop_all()
     shutil.rmtree(data, ignore_errors=True)
