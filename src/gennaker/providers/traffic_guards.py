@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -173,6 +174,8 @@ class TrafficGuards:
             yield
             return
         name = f"cluster:{provider.id}/{request.account}/{removal.region}/{removal.cluster}"
+        if len(name) > 200:  # the lease table's names are short; long clusters lock by digest
+            name = "cluster:" + hashlib.sha256(name.encode()).hexdigest()
         lease = RoleLease(self.db, self.clock, name, request.operation_id, ttl_ms=_LOCK_TTL_MS)
         await self._acquire(lease, removal)
         renew = asyncio.create_task(self._renew(lease))
