@@ -169,6 +169,14 @@ def test_rollback_cluster_rolls_the_newest_enabled_back_under_load(
         "targetHealthyRollbackPercentage": 100,
     }
     assert "Rollback local" in [s.name for s in done.stages]
+    (image,) = top.context["imagesToRestore"]
+    assert image["region"] == "local" and image["rollbackMethod"] == "EXPLICIT"
+    assert (
+        image["image"]
+        == lb_cloud.local.images.get(  # the restored server group's image
+            lb_cloud.local.runtimes["local"].state.group("shop-web-v000").image_id  # type: ignore[union-attr]
+        ).name
+    )  # type: ignore[union-attr]
 
 
 @pytest.mark.skipif(
