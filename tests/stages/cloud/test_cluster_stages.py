@@ -3,11 +3,14 @@ cluster-disable wait's minimum time as a provider setting."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gennaker.engine.contracts import TaskRun
 from gennaker.model.status import ExecutionStatus
+from gennaker.stages.cloud.disable_cluster import DisableClusterTask
 from tests.stages.cloud.conftest import CloudHarness, deploy_pipeline
 from tests.stages.conftest import Harness
 
@@ -78,3 +81,20 @@ def test_the_disable_wait_keeps_the_providers_minimum_time(
         assert again.end_time - again.start_time < 45_000  # type: ignore[operator]
     finally:
         cloud.local.stop_all()
+
+
+def test_a_rerun_of_the_disable_task_finishes_what_it_started(cloud: CloudHarness, app_dir: Path) -> None:
+    """A worker that died after disabling re-runs the task under the same attempt: the server
+    groups it had acted on are no longer active, yet they stay its selection (and are not acted on
+    twice: the recorded operations answer)."""
+    _deploys(cloud, app_dir, 3)
+    done = _run(cloud, {"type": "disableCluster", **CLUSTER})
+    stage = done.stage_by_ref_id("1")
+    assert stage is not None
+    first = stage.context["deploy.server.groups"]
+    ops_before = len(stage.context["kato.tasks"])
+    run = TaskRun(done, stage, dict(stage.context), "1", cloud.clock.now_ms(), cloud.services)
+    again = asyncio.run(DisableClusterTask().execute(run))
+    assert again.status == S.SUCCEEDED
+    assert again.context["deploy.server.groups"] == first == {"local": ["shop-web-v001", "shop-web-v000"]}
+    assert len(again.context["kato.tasks"]) == ops_before
