@@ -103,11 +103,13 @@ def _record(row: Any) -> OperationRecord:
 class OperationLog:
     """Records and runs provider operations."""
 
-    def __init__(self, db: Database, clock: Clock, cache: InfrastructureCache) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, cache: InfrastructureCache, *, min_capacity_ratio: float = 0.0
+    ) -> None:
         self.db = db
         self.clock = clock
         self.cache = cache
-        self.guards = TrafficGuards(db, clock)
+        self.guards = TrafficGuards(db, clock, min_capacity_ratio=min_capacity_ratio)
 
     def get(self, op_id: str) -> OperationRecord | None:
         """The record of one operation."""

@@ -149,9 +149,10 @@ def verify_removal(
 class TrafficGuards:
     """Checks operations against their application's traffic guards, under a cluster lock."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, min_capacity_ratio: float = MIN_CAPACITY_RATIO) -> None:
         self.db = db
         self.clock = clock
+        self.min_capacity_ratio = min_capacity_ratio
         self.applications = ApplicationRepository(clock)
 
     def _guards(self, app: str) -> Any:
@@ -182,7 +183,7 @@ class TrafficGuards:
         try:
             records = await provider.refresh(request.account)
             groups = [r.body for r in records if r.kind == SERVER_GROUPS]
-            verify_removal(removal, request.account, groups)
+            verify_removal(removal, request.account, groups, min_ratio=self.min_capacity_ratio)
             yield
         finally:
             renew.cancel()
