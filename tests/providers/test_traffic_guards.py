@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 
+from gennaker.config import ConfigError
+
 from gennaker.providers.protocol import OperationRequest
 from gennaker.providers.traffic_guards import TrafficGuardError, is_guarded, removal_of, verify_removal
+from gennaker.testing import make_services
 
 
 def _request(name: str, **description: Any) -> OperationRequest:
@@ -75,3 +78,13 @@ def test_min_capacity_ratio_message() -> None:
         "Destroying [shop-web-v001] would leave the cluster with 1 instance up "
         "(25.0% of 4 instances currently up). The configured minimum is 30.0%."
     )
+
+
+def test_the_ratio_is_a_setting(tmp_path: Any) -> None:
+    services = make_services(traffic_guards={"min_capacity_ratio": 0.25}, data_dir=str(tmp_path))
+    try:
+        assert services.clouddriver.operations.guards.min_capacity_ratio == 0.25
+    finally:
+        services.close()
+    with pytest.raises((ConfigError, ValueError)):
+        make_services(traffic_guards={"min_capacity_ratio": 0.5}, data_dir=str(tmp_path))
