@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from gennaker.config import ConfigError
-
 from gennaker.providers.protocol import OperationRequest
 from gennaker.providers.traffic_guards import TrafficGuardError, is_guarded, removal_of, verify_removal
 from gennaker.testing import make_services
