@@ -179,25 +179,33 @@ def test_rollback_cluster_rolls_the_newest_enabled_back_under_load(
     )  # type: ignore[union-attr]
 
 
+def _versioned_image(app_dir: Path, version: str) -> None:
+    """The example service, answering the version written into its image (not its env)."""
+    app = app_dir / "app.py"
+    text = app.read_text()
+    marker = 'VERSION = os.environ.get("VERSION", "0")'
+    if marker in text:
+        app.write_text(text.replace(marker, 'VERSION = open("VERSION.txt").read().strip()'))
+    (app_dir / "VERSION.txt").write_text(version + "\n")
+
+
 @pytest.mark.skipif(
     strategy_for("redblack") is None, reason="PREVIOUS_IMAGE clones with the redblack strategy"
 )
 def test_previous_image_rollback_clones_the_old_image_forward(lb_cloud: CloudHarness, app_dir: Path) -> None:
     port = _port()
+    _versioned_image(app_dir, "1")
     first = deploy_pipeline("shop", str(app_dir), capacity=TWO, loadBalancers=["shop-web"])["stages"]
     first[1]["requisiteStageRefIds"] = ["1", "lb"]
     assert _run(lb_cloud, [_lb(port), *first]).status == S.SUCCEEDED
-    old_image = lb_cloud.local.runtimes["local"].state.group("shop-web-v000").image_id  # type: ignore[union-attr]
-    (app_dir / "VERSION.txt").write_text("2\n")  # new content: a new image
+    state = lb_cloud.local.runtimes["local"].state
+    old_image = state.group("shop-web-v000").image_id  # type: ignore[union-attr]
+    _versioned_image(app_dir, "2")  # new content: a new image
     second = deploy_pipeline(
-        "shop",
-        str(app_dir),
-        capacity=TWO,
-        loadBalancers=["shop-web"],
-        strategy="highlander",
-        env={"VERSION": "1"},
-    )["stages"]
-    assert _run(lb_cloud, second).status == S.SUCCEEDED
+        "shop", str(app_dir), capacity=TWO, loadBalancers=["shop-web"], strategy="highlander"
+    )
+    assert _run(lb_cloud, second["stages"]).status == S.SUCCEEDED
+    assert state.group("shop-web-v001").image_id != old_image  # type: ignore[union-attr]
     stage = {
         "refId": "1",
         "type": "rollbackServerGroup",
@@ -208,13 +216,15 @@ def test_previous_image_rollback_clones_the_old_image_forward(lb_cloud: CloudHar
         "rollbackContext": {"rollbackServerGroupName": "shop-web-v001", "imageId": old_image},
     }
     with generate_load(f"http://127.0.0.1:{port}/", rate=60) as load:
-        load.wait_for(lambda answers: len(answers) >= 20)
+        load.wait_for_only("2", count=20)
         done = _run(lb_cloud, [stage])
         assert done.status == S.SUCCEEDED, [s.context.get("exception") for s in done.stages]
+        load.wait_for_only("1", count=30)
     load.assert_no_failures(minimum=50)
-    state = lb_cloud.local.runtimes["local"].state
     assert state.group("shop-web-v002").image_id == old_image  # type: ignore[union-attr]
     assert _enabled(lb_cloud) == ["shop-web-v002"]
+    clone = next(s for s in done.stages if s.type == "cloneServerGroup")
+    assert clone.name == "clone" and clone.context["strategy"] == "redblack"
 
 
 def _guard(cloud: CloudHarness) -> None:
