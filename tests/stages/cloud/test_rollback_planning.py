@@ -188,3 +188,15 @@ def test_rollback_cluster_plans_a_rollback_per_region_with_waits_between() -> No
     }
     assert plan[0].context["interestingHealthProviderNames"] == ["Amazon"]
     assert plan[1].context == {"waitTime": 30}
+
+
+def test_test_rollback_only_waits() -> None:
+    stage = Stage(
+        id="s",
+        ref_id="1",
+        type="rollbackServerGroup",
+        name="Rollback",
+        context={"rollbackType": "test", "rollbackContext": {"waitTime": 5}},
+    )
+    (wait,) = RollbackServerGroupStage().after_stages(stage)
+    assert (wait.type, wait.name, wait.context) == ("wait", "wait", {"waitTime": 5})
