@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from gennaker.model.execution import Stage
+from gennaker.model.status import ExecutionStatus
 from gennaker.stages.cloud.rollback_cluster import RollbackClusterStage, candidates_in, healthy_percentage
 from gennaker.stages.cloud.rollback_server_group import RollbackServerGroupStage
+from tests.stages.cloud.conftest import CloudHarness
 
 
 def group(seq: int, *, disabled: bool = False, desired: int = 2, region: str = "local") -> dict[str, Any]:
@@ -200,3 +202,44 @@ def test_test_rollback_only_waits() -> None:
     )
     (wait,) = RollbackServerGroupStage().after_stages(stage)
     assert (wait.type, wait.name, wait.context) == ("wait", "wait", {"waitTime": 5})
+
+
+def _error(cloud: CloudHarness, stage: dict[str, Any]) -> str:
+    done = cloud.run_until_complete(cloud.start([{"refId": "1", **stage}], application="shop").id)
+    assert done.status == ExecutionStatus.TERMINAL
+    found = done.stage_by_ref_id("1")
+    assert found is not None
+    return str(found.context["exception"]["details"]["error"])
+
+
+def test_bad_rollbacks_fail_naming_the_field(cloud: CloudHarness) -> None:
+    base = {
+        "type": "rollbackServerGroup",
+        "cloudProvider": "local",
+        "credentials": "local",
+        "region": "local",
+    }
+    assert "Missing `rollbackType`" in _error(cloud, base)
+    assert "is not one of" in _error(cloud, {**base, "rollbackType": "AUTOMATIC"})
+    explicit = {**base, "rollbackType": "EXPLICIT"}
+    assert "rollbackContext.rollbackServerGroupName is required" in _error(cloud, explicit)
+    no_restore = {**explicit, "rollbackContext": {"rollbackServerGroupName": "shop-web-v001"}}
+    assert "rollbackContext.restoreServerGroupName is required" in _error(cloud, no_restore)
+    missing = {
+        **explicit,
+        "rollbackContext": {"rollbackServerGroupName": "shop-web-v001", "restoreServerGroupName": "x"},
+    }
+    assert "server group 'shop-web-v001' does not exist in local/local" in _error(cloud, missing)
+    image = {
+        **base,
+        "rollbackType": "PREVIOUS_IMAGE",
+        "rollbackContext": {"rollbackServerGroupName": "shop-web-v001"},
+    }
+    assert "Unable to determine rollback image" in _error(cloud, image)
+    cluster = {
+        "type": "rollbackCluster",
+        "cloudProvider": "local",
+        "credentials": "local",
+        "moniker": {"cluster": "a"},
+    }
+    assert "regions is required" in _error(cloud, cluster)
