@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from gennaker.config import ConfigError
-from gennaker.providers.protocol import OperationRequest
+from gennaker.providers import traffic_guards
+from gennaker.providers.operations import operation_id
+from gennaker.providers.protocol import OperationError, OperationRequest
 from gennaker.providers.traffic_guards import TrafficGuardError, is_guarded, removal_of, verify_removal
 from gennaker.testing import make_services
+from gennaker.triggers.lease import RoleLease
 
 
 def _request(name: str, **description: Any) -> OperationRequest:
@@ -87,3 +91,45 @@ def test_the_ratio_is_a_setting(tmp_path: Any) -> None:
         services.close()
     with pytest.raises((ConfigError, ValueError)):
         make_services(traffic_guards={"min_capacity_ratio": 0.5}, data_dir=str(tmp_path))
+
+
+def test_the_cluster_lock_is_held_and_taken_back_by_a_resumed_operation(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock left by an operation whose worker died is taken back at once by the same operation
+    resumed (same id); another operation waits for it, and gives up with a message."""
+
+    monkeypatch.setattr(traffic_guards, "_LOCK_WAIT_S", 0.3)
+    services = make_services(f"sqlite:///{tmp_path / 'db.sqlite'}", data_dir=str(tmp_path / "data"))
+    try:
+        with services.db.transaction() as conn:
+            services.applications.create(
+                conn,
+                {
+                    "name": "shop",
+                    "email": "a@example.com",
+                    "trafficGuards": [{"account": "*", "location": "*", "stack": "*", "detail": "*"}],
+                },
+            )
+        provider = services.clouddriver.registry.get("local")
+        guards = services.clouddriver.operations.guards
+        first = operation_id("attempt-1", "disableServerGroup")
+        left = RoleLease(services.db, services.clock, "cluster:local/local/local/shop-web", first)
+        assert left.acquire()  # the worker died holding it
+
+        def request(op_id: str) -> OperationRequest:
+            return OperationRequest(
+                op_id, "disableServerGroup", {"serverGroupName": "shop-web-v000"}, "local", "shop"
+            )
+
+        async def run(op_id: str) -> str:
+            async with guards.guarded(provider, request(op_id)):
+                return "ran"
+
+        assert asyncio.run(run(first)) == "ran"
+        assert left.holder_now() is None  # released when the operation ended
+        assert left.acquire()
+        with pytest.raises(OperationError, match="stayed locked by another operation"):
+            asyncio.run(run(operation_id("attempt-2", "disableServerGroup")))
+    finally:
+        services.close()
