@@ -11,8 +11,12 @@ import pytest
 
 from gennaker.testing.load import generate_load
 from tests.e2e.test_local_provider import EXAMPLE, Up, _free_port, require_haproxy
-from tests.e2e.test_traffic_guard_race import _deploy_config, _save, _start
-from tests.e2e.test_traffic_guard_race import up  # noqa: F401  (the gennaker up fixture)
+from tests.e2e.test_traffic_guard_race import (
+    _deploy_config,
+    _save,
+    _start,
+    up,  # noqa: F401  (the gennaker up fixture)
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-local")]
 
