@@ -11,18 +11,16 @@ import pytest
 
 from gennaker.testing.load import generate_load
 from tests.e2e.test_local_provider import EXAMPLE, Up, _free_port, require_haproxy
-from tests.e2e.test_traffic_guard_race import (
-    _deploy_config,
-    _save,
-    _start,
-    up,  # noqa: F401  (the gennaker up fixture)
-)
+from tests.e2e.test_traffic_guard_race import _deploy_config, _save, _start
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-local")]
 
 
-def test_an_ad_hoc_explicit_rollback_brings_the_previous_version_back(up: Up, tmp_path: Path) -> None:
+def test_an_ad_hoc_explicit_rollback_brings_the_previous_version_back(
+    gennaker_up: Up, tmp_path: Path
+) -> None:
     require_haproxy()
+    up = gennaker_up
     package = tmp_path / "hello"
     shutil.copytree(EXAMPLE, package)
     lb = _free_port()

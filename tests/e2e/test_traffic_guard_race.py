@@ -7,8 +7,6 @@ one request fails."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +14,9 @@ import httpx
 import pytest
 
 from gennaker.testing.load import generate_load
-from tests.e2e.test_local_provider import EXAMPLE, GENNAKER, Up, _free_port, require_haproxy
+from tests.e2e.test_local_provider import EXAMPLE, Up, _free_port, require_haproxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-local")]
-
-
-@pytest.fixture
-def up(tmp_path: Path) -> Iterator[Up]:
-    server = Up(tmp_path)
-    try:
-        yield server
-    finally:
-        server.stop()
-        cleanup = subprocess.run(
-            [GENNAKER, "local", "stop-all", "--yes"],
-            env=server.env,
-            cwd=server.tmp,
-            capture_output=True,
-            timeout=120,
-        )
-        assert cleanup.returncode == 0, cleanup.stderr
 
 
 def _deploy_config(package: str, lb_port: int) -> dict[str, Any]:
@@ -101,8 +82,11 @@ def _start(up: Up, name: str, **parameters: str) -> str:
     return ref
 
 
-def test_two_pipelines_racing_to_disable_a_guarded_cluster_leave_one_enabled(up: Up, tmp_path: Path) -> None:
+def test_two_pipelines_racing_to_disable_a_guarded_cluster_leave_one_enabled(
+    gennaker_up: Up, tmp_path: Path
+) -> None:
     require_haproxy()
+    up = gennaker_up
     package = tmp_path / "hello"
     shutil.copytree(EXAMPLE, package)
     lb = _free_port()
