@@ -7,6 +7,7 @@ from typing import Any
 from gennaker.engine.registry import Registry
 from gennaker.hookspecs import hookimpl
 from gennaker.stages import (
+    bind_artifacts,
     check_preconditions,
     evaluate_variables,
     execution_window,
@@ -26,6 +27,7 @@ from gennaker.stages.cloud import cluster_stages, deploy, images, load_balancer_
 def register_stages(registry: Registry, settings: Any) -> None:
     """Register Gennaker's built-in stage types."""
     for module in (
+        bind_artifacts,
         wait,
         execution_window,
         fail,

@@ -24,6 +24,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.webhooks",
     "gennaker.api.routes.events",
     "gennaker.api.routes.credentials",
+    "gennaker.api.routes.artifacts",
     "gennaker.api.routes.infrastructure",
     "gennaker.api.routes.projects",
     "gennaker.api.routes.notifications",
