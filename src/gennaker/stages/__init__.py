@@ -7,6 +7,7 @@ from typing import Any
 from gennaker.engine.registry import Registry
 from gennaker.hookspecs import hookimpl
 from gennaker.stages import (
+    bake_manifest,
     bind_artifacts,
     check_preconditions,
     evaluate_variables,
@@ -28,6 +29,7 @@ def register_stages(registry: Registry, settings: Any) -> None:
     """Register Gennaker's built-in stage types."""
     for module in (
         bind_artifacts,
+        bake_manifest,
         wait,
         execution_window,
         fail,
