@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from gennaker.clock import Clock
 from gennaker.db import Database
-from gennaker.providers.protocol import CacheRecord, CloudProvider
+from gennaker.providers.protocol import CacheRecord, CloudProvider, ProviderUnavailable, RefreshDeferred
 from gennaker.store.json import dumps, loads
 from gennaker.store.schema import infrastructure_cache as cache_t
 
@@ -91,6 +91,12 @@ class InfrastructureCache:
         try:
             records = await provider.refresh(account)
             return await asyncio.to_thread(self.replace, provider.id, account, records)
+        except RefreshDeferred as exc:
+            log.debug("%s", exc)
+            return 0
+        except ProviderUnavailable as exc:  # an unreachable cluster: one line, no traceback
+            log.warning("the cache of %s account %s is not refreshed: %s", provider.id, account, exc)
+            return 0
         except Exception:
             log.exception("refreshing the cache of %s account %s failed", provider.id, account)
             return 0

@@ -36,6 +36,10 @@ class ProviderUnavailable(Exception):
     """A part the provider needs is missing (a binary, a service); the message says what to install."""
 
 
+class RefreshDeferred(ProviderUnavailable):
+    """The account was unreachable recently and its caching waits (backs off) before trying again."""
+
+
 @dataclass(frozen=True)
 class Account:
     """One account of a provider, as ``GET /credentials`` shows it."""
