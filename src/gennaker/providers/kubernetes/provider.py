@@ -34,6 +34,7 @@ from gennaker.providers.protocol import (
     OperationError,
     OperationRequest,
     ProviderUnavailable,
+    RefreshDeferred,
 )
 
 OPERATIONS = frozenset(
