@@ -71,7 +71,8 @@ def test_stable_only_once_the_pods_are_ready(kube: KubeHarness) -> None:
     )
     kube.run_until(
         lambda: any(
-            "Waiting for all replicas" in m for m in kube.get(execution.id).stages[0].context.get("messages") or []
+            "Waiting for all replicas" in m
+            for m in kube.get(execution.id).stages[0].context.get("messages") or []
         )
     )
     assert len(kube.cluster.list("pods", ns, "app=slow")) == 2
