@@ -124,13 +124,30 @@ class Deployer:
                 bound.setdefault(artifact_key(artifact), artifact)
             self._traffic(manifest, traffic_services, enable_traffic)
             versioned = is_versioned(manifest, versioned_default)
-            digest = content_hash(manifest)
             meta = metadata(manifest)
             base = str(meta["name"])
             sequence: int | None = None
             if versioned:
-                sequence = self._version(manifest, base, digest)
+                versions = self._versions(
+                    str(manifest["kind"]), str(meta.get("namespace") or "default"), base
+                )
+                if (strategy(manifest, "use-source-capacity") or "").lower() == "true" and versions:
+                    latest = versions[max(versions)]
+                    replicas = (latest.get("spec") or {}).get("replicas")
+                    if isinstance(replicas, int) and isinstance(manifest.get("spec"), dict):
+                        manifest["spec"]["replicas"] = replicas
+                digest = content_hash(manifest)
+                sequence = next(
+                    (
+                        n
+                        for n, item in sorted(versions.items(), reverse=True)
+                        if (metadata(item).get("annotations") or {}).get(CONTENT_HASH) == digest
+                    ),
+                    max(versions) + 1 if versions else 0,
+                )
                 meta["name"] = f"{base}-v{sequence:03d}"
+            else:
+                digest = content_hash(manifest)
             notes_of(manifest)[CONTENT_HASH] = digest
             artifact = artifact_of(manifest)
             moniker = {
@@ -217,14 +234,6 @@ class Deployer:
             if parsed and parsed[0] == base:
                 found[parsed[1]] = item
         return found
-
-    def _version(self, manifest: Manifest, base: str, digest: str) -> int:
-        namespace = str(metadata(manifest).get("namespace") or "default")
-        versions = self._versions(str(manifest["kind"]), namespace, base)
-        for number, item in sorted(versions.items(), reverse=True):
-            if (metadata(item).get("annotations") or {}).get(CONTENT_HASH) == digest:
-                return number
-        return max(versions) + 1 if versions else 0
 
     def _apply(self, manifest: Manifest, *, dry_run: bool) -> Manifest:
         body = json.dumps(manifest)

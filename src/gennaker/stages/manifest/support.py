@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from gennaker import expressions as ex
 from gennaker.engine.contracts import TaskRun
 from gennaker.stages.cloud.support import BadStage, provider_of
 
@@ -143,7 +144,13 @@ def stage_manifests(
         artifact = run.context["manifestArtifact"]
     if artifact is not None:
         where = f"artifact {artifact.get('name') or artifact.get('reference') or artifact.get('type')}"
-        return parse_manifests(fetch_text(run, artifact, artifact_id_key), where)
+        documents = parse_manifests(fetch_text(run, artifact, artifact_id_key), where)
+        if run.context.get("skipExpressionEvaluation") is True:
+            return documents
+        # Orca evaluates a fetched manifest's expressions like the stage's own (ManifestEvaluator).
+        ctx = run.services.evaluator.context(run.execution, run.stage)
+        evaluated, _ = ex.evaluate_stage_context({"manifests": documents}, ctx)
+        return list(evaluated["manifests"])
     manifests = run.context.get(key)
     if isinstance(manifests, str):
         return parse_manifests(manifests, key)
