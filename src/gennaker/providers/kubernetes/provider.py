@@ -228,7 +228,11 @@ class KubernetesProvider:
                 else (candidates[0] if candidates else None)
             )
             return pick
-        candidates.sort(key=lambda m: created_ms(m["manifest"]) or 0, reverse=True)
+        # Creation times have one-second resolution: the version sequence breaks ties.
+        candidates.sort(
+            key=lambda m: (created_ms(m["manifest"]) or 0, m["moniker"].get("sequence") or 0, m["name"]),
+            reverse=True,
+        )
         index = {"newest": 0, "second_newest": 1, "oldest": len(candidates) - 1}[criteria]
         return candidates[index] if 0 <= index < len(candidates) else None
 

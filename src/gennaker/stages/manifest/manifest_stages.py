@@ -12,7 +12,7 @@ from gennaker.engine.contracts import BaseStage, BaseTask, TaskResult, TaskRun, 
 from gennaker.engine.registry import Registry
 from gennaker.model.execution import Stage
 from gennaker.providers.protocol import OperationError
-from gennaker.stages._common import failed, new_attempt
+from gennaker.stages._common import as_bool, failed, new_attempt
 from gennaker.stages.cloud.support import BadStage, submit
 from gennaker.stages.manifest.deploy_manifest import promoted
 from gennaker.stages.manifest.support import (
@@ -46,6 +46,8 @@ class ResolveTargetManifestTask(BaseTask):
             )
         except (BadStage, OperationError) as exc:
             return failed(str(exc))
+        if target is None and as_bool(ctx.get("allowNothingSelected"), False):
+            return TaskResult.succeeded({"nothingSelected": True})
         if target is None:
             return failed(
                 f"no {kind} of cluster {cluster!r} in {ctx.get('location')} matches criteria {criteria!r}"
@@ -61,6 +63,8 @@ class _OperationTask(BaseTask):
 
     async def execute(self, run: TaskRun) -> TaskResult:
         """Submit the operation under this stage attempt's id; promote its outputs."""
+        if run.context.get("nothingSelected") is True:
+            return TaskResult.succeeded({"outputs.manifestNamesByNamespace": {}})
         try:
             provider, _, account = manifest_provider(run)
             description = {**self.description(run), "account": account}
@@ -132,6 +136,8 @@ class FindArtifactsFromResourceTask(BaseTask):
 
     async def execute(self, run: TaskRun) -> TaskResult:
         """Read the target live."""
+        if run.context.get("nothingSelected") is True:
+            return TaskResult.succeeded({}, {"artifacts": []})
         try:
             _, reader, account = manifest_provider(run)
             view = reader.manifest(

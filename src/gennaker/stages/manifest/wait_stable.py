@@ -22,6 +22,8 @@ class WaitForManifestStableTask(BaseTask):
             _, reader, account = manifest_provider(run)
         except BadStage as exc:
             return failed(str(exc))
+        if run.context.get("nothingSelected") is True:
+            return TaskResult.succeeded({"stableManifests": [], "failedManifests": []})
         stable: list[dict[str, str]] = []
         failures: list[str] = []
         messages: list[str] = []
