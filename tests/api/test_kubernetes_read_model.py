@@ -6,6 +6,7 @@ unhealthy."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from gennaker.model.status import ExecutionStatus
+from gennaker.providers.protocol import ProviderUnavailable, RefreshDeferred
 from gennaker.services import Services
 from tests.api.live import SyncClient
 from tests.kube_cluster import KubeControlPlane
@@ -128,6 +130,14 @@ def test_an_unreachable_cluster_is_reported_unhealthy(
     assert f"127.0.0.1:{port}" in health["accounts"]["gone"]["error"]
     creds = {c["name"]: c for c in client.get("/credentials?expand=true").json()}
     assert creds["gone"]["health"]["state"] == "DOWN"
+
+    provider = kube.provider
+    with pytest.raises(RefreshDeferred):  # backing off: kubectl is not run again at once
+        asyncio.run(provider.refresh("gone"))
+    kube.clock.advance(ms=5_000)
+    with pytest.raises(ProviderUnavailable) as retried:
+        asyncio.run(provider.refresh("gone"))
+    assert not isinstance(retried.value, RefreshDeferred)
 
     stage = {**deploy_stage("default", [deployment("x")]), "account": "gone"}
     done = kube.run_pipeline([stage])

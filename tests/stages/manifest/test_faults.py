@@ -190,3 +190,46 @@ def test_a_restart_mid_rollout_completes_it(
     second.cluster, second.namespace = kube_cluster, kube_namespace
     done = second.run_until_complete(execution.id)
     assert done.status == ExecutionStatus.SUCCEEDED
+
+
+def test_manifest_from_an_artifact_with_expressions(kube: KubeHarness) -> None:
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-artifact\ndata:\n  tag: '${trigger.tag}'\n"
+    )
+    artifact = {
+        "type": "embedded/base64",
+        "name": "cm.yml",
+        "reference": base64.b64encode(text.encode()).decode(),
+    }
+    trigger = {
+        "type": "manual",
+        "tag": "7",
+        "resolvedExpectedArtifacts": [{"id": "m", "boundArtifact": artifact}],
+    }
+    stage = {
+        **deploy_stage(kube.namespace, []),
+        "source": "artifact",
+        "manifestArtifactId": "m",
+        "manifests": None,
+    }
+    done = kube.run_pipeline([stage], trigger=trigger)
+    assert done.status == ExecutionStatus.SUCCEEDED, done.stages[0].context.get("exception")
+    live = kube.cluster.get("configmap", "from-artifact-v000", kube.namespace)
+    assert live is not None and live["data"] == {"tag": "7"}
+    skipped = {**stage, "skipExpressionEvaluation": True}
+    again = kube.run_pipeline([skipped], trigger=trigger, id="c2")
+    assert again.status == ExecutionStatus.SUCCEEDED
+    raw = kube.cluster.get("configmap", "from-artifact-v001", kube.namespace)
+    assert raw is not None and raw["data"] == {"tag": "${trigger.tag}"}
+
+
+def test_a_kind_the_account_omits(
+    make_harness: Callable[..., Harness], kube_cluster: KubeControlPlane, kube_namespace: str
+) -> None:
+    base = make_harness(providers=kube_settings(kube_cluster, omitKinds=["secret"]))
+    kube = KubeHarness(base.services)
+    kube.cluster, kube.namespace = kube_cluster, kube_namespace
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"a": "b"}}
+    message = _error(kube, deploy_stage(kube_namespace, [config_map("c", {}), secret]))
+    assert "manifests[1]: kind Secret is not allowed by account 'k8s'" in message
+    _nothing_in(kube)

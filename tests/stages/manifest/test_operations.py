@@ -121,3 +121,22 @@ def test_scale_patch_undo_and_restart(kube: KubeHarness) -> None:
     assert images == [
         {"type": "docker/image", "name": "nginx", "reference": "nginx:2", "customKind": False, "metadata": {}}
     ]
+
+
+def test_delete_by_label_selector(kube: KubeHarness) -> None:
+    ns = kube.namespace
+    one, two = replica_set("a", version="1", replicas=1), replica_set("b", version="1", replicas=1)
+    one["metadata"]["labels"] = {"tier": "batch"}
+    two["metadata"]["labels"] = {"tier": "web"}
+    _ok(kube, deploy_stage(ns, [one, two]), "d1")
+    selectors = {"selectors": [{"kind": "EQUALS", "key": "tier", "values": ["batch"]}]}
+    stage = _stage(
+        kube,
+        "deleteManifest",
+        kinds=["replicaSet"],
+        labelSelectors=selectors,
+        options={"cascading": True, "gracePeriodSeconds": 0},
+    )
+    done = _ok(kube, stage, "del")
+    assert done.stages[0].outputs["outputs.manifestNamesByNamespace"] == {ns: ["replicaSet a-v000"]}
+    assert [r["metadata"]["name"] for r in kube.cluster.list("replicaset", ns)] == ["b-v000"]

@@ -61,6 +61,10 @@ def validate(manifests: Any, account: KubernetesAccount, namespace_override: str
         for key in ("apiVersion", "kind"):
             if not isinstance(manifest.get(key), str) or not manifest[key]:
                 raise OperationError(f"{where}: '{key}' is required")
+        if not account.allows_kind(str(manifest["kind"])):
+            raise OperationError(
+                f"{where}: kind {manifest['kind']} is not allowed by account '{account.name}' (kinds / omitKinds)"
+            )
         meta = manifest.get("metadata")
         if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
             raise OperationError(f"{where} ({manifest['kind']}): metadata.name is required")

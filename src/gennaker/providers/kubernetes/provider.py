@@ -250,9 +250,7 @@ class KubernetesProvider:
         if down is not None and now < down[2]:
             raise RefreshDeferred(f"account {name}: waiting before retrying the cluster ({down[0]})")
         kubectl = self.kubectls[name]
-        kinds = [
-            k for k in (acct.kinds or CACHED_KINDS) if k.lower() not in {o.lower() for o in acct.omit_kinds}
-        ]
+        kinds = [k for k in (acct.kinds or CACHED_KINDS) if acct.allows_kind(k)]
         try:
             items: list[dict[str, Any]] = []
             if acct.namespaces:

@@ -60,6 +60,13 @@ class KubernetesAccount(BaseModel):
             raise ValueError("must be letters, digits, '-', '_' or '.'")
         return value
 
+    def allows_kind(self, kind: str) -> bool:
+        """Whether this account may deploy and caches ``kind`` (``kinds`` / ``omit_kinds``, any case)."""
+        wanted = kind.lower()
+        if wanted in {k.lower() for k in self.omit_kinds}:
+            return False
+        return not self.kinds or wanted in {k.lower() for k in self.kinds}
+
     def allows_namespace(self, namespace: str) -> bool:
         """Whether this account may act on ``namespace``."""
         if namespace in self.omit_namespaces:
