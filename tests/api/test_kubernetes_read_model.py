@@ -80,9 +80,19 @@ def test_read_model_shapes(make_api: MakeApi, kube_cluster: KubeControlPlane, ku
     assert manager["name"] == "deployment api" and manager["kind"] == "deployment"
     assert [g["name"] for g in manager["serverGroups"]] == [api_rs["name"]]
 
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "web", "annotations": {"moniker.spinnaker.io/application": "shop"}},
+        "spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}},
+    }
+    kube_cluster.apply(ingress, ns)
+    kube.agents_round()
     lbs = [lb for lb in client.get("/applications/shop/loadBalancers").json() if lb["region"] == ns]
-    assert [lb["name"] for lb in lbs] == ["service web"]
-    assert [g["name"] for g in lbs[0]["serverGroups"]] == ["replicaSet web-v000"]
+    assert [lb["name"] for lb in lbs] == ["ingress web", "service web"]
+    assert [g["name"] for g in lbs[1]["serverGroups"]] == ["replicaSet web-v000"]
+    assert lbs[0]["moniker"]["app"] == "shop"  # by its annotation
+    assert lbs[1]["application"] == "web"  # by its name; listed as a server group of shop uses it
 
     view = client.get(f"/manifests/{ACCOUNT}/{ns}/deployment api").json()
     assert view["name"] == "deployment api" and view["location"] == ns

@@ -143,6 +143,8 @@ def stage_manifests(
     elif isinstance(run.context.get("manifestArtifact"), Mapping) and source == "artifact":
         artifact = run.context["manifestArtifact"]
     if artifact is not None:
+        if not artifact.get("artifactAccount") and run.context.get("manifestArtifactAccount"):
+            artifact = {**artifact, "artifactAccount": run.context["manifestArtifactAccount"]}
         where = f"artifact {artifact.get('name') or artifact.get('reference') or artifact.get('type')}"
         documents = parse_manifests(fetch_text(run, artifact, artifact_id_key), where)
         if run.context.get("skipExpressionEvaluation") is True:
