@@ -84,3 +84,18 @@ def test_use_source_capacity_copies_the_latest_replicas(kube: KubeHarness) -> No
     _deploy(kube, [replica_set("web", version="2", replicas=1, **source)], "u2")
     live = kube.cluster.get("replicaset", "web-v001", ns)
     assert live is not None and live["spec"]["replicas"] == 3
+
+
+def test_secret_values_never_reach_the_execution(kube: KubeHarness) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "creds"},
+        "stringData": {"password": "hunter2"},
+    }
+    done = _deploy(kube, [secret], "sec")
+    assert "hunter2" not in str(done.stages[0].outputs) and "aHVudGVyMg" not in str(done.stages[0].outputs)
+    live = kube.cluster.get("secret", "creds-v000", kube.namespace)
+    assert live is not None and live["data"]["password"] == "aHVudGVyMg=="
+    view = kube.provider.manifest("k8s", kube.namespace, "secret creds-v000")
+    assert view is not None and view["manifest"]["data"] == {"password": "**redacted**"}

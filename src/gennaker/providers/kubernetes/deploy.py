@@ -30,6 +30,7 @@ from gennaker.providers.kubernetes.manifest import (
     notes_of,
     pod_template,
     priority,
+    redacted,
     resource_name,
     spinnaker_kind,
     strategy,
@@ -183,7 +184,7 @@ class Deployer:
             )
         return {
             "manifestNamesByNamespace": by_namespace,
-            "manifests": applied,
+            "manifests": [redacted(m) for m in applied],
             "createdArtifacts": created,
             "boundArtifacts": list(bound.values()),
         }

@@ -228,3 +228,21 @@ def stripped(manifest: Mapping[str, Any]) -> Manifest:
         for key in ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink"):
             meta.pop(key, None)
     return copied
+
+
+REDACTED = "**redacted**"
+
+
+def redacted(manifest: Mapping[str, Any]) -> Manifest:
+    """A copy safe to show: a Secret's values (and kubectl's copy of them in the
+    last-applied-configuration annotation) replaced, everything else as is."""
+    copied = copy.deepcopy(dict(manifest))
+    if str(copied.get("kind", "")).lower() != "secret":
+        return copied
+    for key in ("data", "stringData"):
+        if isinstance(copied.get(key), dict):
+            copied[key] = {k: REDACTED for k in copied[key]}
+    notes = metadata(copied).get("annotations")
+    if isinstance(notes, dict) and "kubectl.kubernetes.io/last-applied-configuration" in notes:
+        notes["kubectl.kubernetes.io/last-applied-configuration"] = REDACTED
+    return copied

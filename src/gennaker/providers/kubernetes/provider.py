@@ -20,6 +20,7 @@ from gennaker.providers.kubernetes.manifest import (
     metadata,
     moniker_of,
     pod_specs,
+    redacted,
     resource_name,
     spinnaker_kind,
 )
@@ -193,7 +194,7 @@ class KubernetesProvider:
             "name": resource_name(live),
             "location": meta.get("namespace") or "",
             "moniker": moniker,
-            "manifest": dict(live),
+            "manifest": redacted(live),
             "status": manifest_status(live),
             "artifacts": artifacts_in(live),
             "events": [],
