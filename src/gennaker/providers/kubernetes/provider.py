@@ -50,6 +50,20 @@ OPERATIONS = frozenset(
         "disableManifest",
     }
 )
+#: What Deck's kubernetes module reads to place kinds (Clouddriver's KubernetesSpinnakerKindMap).
+SPINNAKER_KIND_MAP = {
+    "deployment": "serverGroupManagers",
+    "replicaSet": "serverGroups",
+    "statefulSet": "serverGroups",
+    "daemonSet": "serverGroups",
+    "pod": "instances",
+    "service": "loadBalancers",
+    "ingress": "loadBalancers",
+    "networkPolicy": "securityGroups",
+    "configMap": "configs",
+    "secret": "configs",
+    "job": "serverGroups",
+}
 CRITERIA = ("newest", "second_newest", "oldest", "largest", "smallest")
 #: Back-off of the caching agent for an unreachable cluster: 5 s, doubling, capped.
 BACKOFF_START_MS, BACKOFF_MAX_MS = 5_000, 120_000
@@ -132,6 +146,7 @@ class KubernetesProvider:
                         "context": account.context,
                         "permissions": {k: list(v) for k, v in account.permissions.items()},
                         "providerVersion": "v2",
+                        "spinnakerKindMap": SPINNAKER_KIND_MAP,
                         "health": health,
                         "healthy": health["state"] == "UP",
                     },
