@@ -101,6 +101,7 @@ def test_read_model_shapes(make_api: MakeApi, kube_cluster: KubeControlPlane, ku
     assert view["status"]["available"] == {"state": True}
     assert view["status"]["paused"] == {"state": False}
     assert view["manifest"]["kind"] == "Deployment"
+    assert any(e["reason"] == "ScalingReplicaSet" for e in view["events"])
     assert client.get(f"/manifests/{ACCOUNT}/{ns}/deployment nothing").status_code == 404
 
     target = client.get(

@@ -39,7 +39,9 @@ async def manifest(account: str, location: str, name: str, services: ServicesDep
     """``{account, name, location, moniker, manifest, status:{stable, failed, available, paused}, artifacts, events}``;
     ``name`` is ``"<kind> <name>"`` (``_`` as the namespace of cluster-scoped kinds)."""
     provider = _reader(services, account)
-    view = await _call(provider.manifest, account, "" if location == "_" else location, name)
+    view = await _call(
+        lambda: provider.manifest(account, "" if location == "_" else location, name, events=True)
+    )
     if view is None:
         raise NotFound(f"Manifest not found (account: {account}, location: {location}, name: {name})")
     return json_response(view)

@@ -187,8 +187,11 @@ class KubernetesProvider:
 
     # -- live reads ------------------------------------------------------------------------------
 
-    def manifest(self, account: str, location: str, name: str) -> dict[str, Any] | None:
-        """Clouddriver's KubernetesManifest view of one live resource, or None when absent."""
+    def manifest(
+        self, account: str, location: str, name: str, *, events: bool = False
+    ) -> dict[str, Any] | None:
+        """Clouddriver's KubernetesManifest view of one live resource, or None when absent
+        (``events``: with the resource's events, as Deck's details pane shows them)."""
         acct = self.account(account)
         try:
             kind, plain = name.strip().split(" ", 1)
@@ -198,7 +201,26 @@ class KubernetesProvider:
         live = self.kubectls[acct.name].get(kind, plain.strip(), namespace)
         if live is None:
             return None
-        return self.manifest_view(acct.name, live)
+        view = self.manifest_view(acct.name, live)
+        if events:
+            view["events"] = self._events(acct.name, live)
+        return view
+
+    def _events(self, account: str, live: Mapping[str, Any]) -> list[dict[str, Any]]:
+        meta = metadata(live)
+        if not meta.get("uid"):
+            return []
+        found = self.kubectls[account].json(
+            [
+                "get",
+                "events",
+                *(["-n", str(meta["namespace"])] if meta.get("namespace") else ["--all-namespaces"]),
+                "--field-selector",
+                f"involvedObject.uid={meta['uid']}",
+            ]
+        )
+        items = found.get("items") if isinstance(found, dict) else None
+        return [i for i in items or [] if isinstance(i, dict)]
 
     def manifest_view(self, account: str, live: Mapping[str, Any]) -> dict[str, Any]:
         meta = metadata(live)
