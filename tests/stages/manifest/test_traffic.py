@@ -75,3 +75,14 @@ def test_highlander_deletes_the_previous_replica_set(kube: KubeHarness) -> None:
     _deploy(kube, "2", "highlander", "hl-2")
     assert kube.cluster.get("replicaset", "web-v000", ns) is None
     assert kube.cluster.get("replicaset", "web-v001", ns) is not None
+
+
+def test_red_black_needs_two_versions_of_history(kube: KubeHarness) -> None:
+    kube.cluster.apply(service("web", {"serving": "web"}), kube.namespace)
+    manifest = replica_set("web", version="1", **{"strategy.spinnaker.io/max-version-history": "1"})
+    done = kube.run_pipeline([deploy_stage(kube.namespace, [manifest], trafficManagement=TRAFFIC)])
+    assert done.status == ExecutionStatus.TERMINAL
+    assert "conflicts with the behavior of the Red/Black rollout strategy" in str(
+        done.stages[0].context["exception"]
+    )
+    assert kube.cluster.list("replicaset", kube.namespace) == []

@@ -128,6 +128,18 @@ class Deployer:
             for artifact in bind(manifest, usable):
                 bound.setdefault(artifact_key(artifact), artifact)
             self._traffic(manifest, traffic_services, enable_traffic)
+            history = strategy(manifest, "max-version-history")
+            if (
+                description.get("strategy") in ("redblack", "bluegreen")
+                and history is not None
+                and history.isdigit()
+                and int(history) < 2
+            ):
+                raise OperationError(
+                    f"{resource_name(manifest)}: the max version history specified in your manifest conflicts "
+                    "with the behavior of the Red/Black rollout strategy; set the "
+                    "strategy.spinnaker.io/max-version-history annotation to 2 or more"
+                )
             versioned = is_versioned(manifest, versioned_default)
             meta = metadata(manifest)
             base = str(meta["name"])
