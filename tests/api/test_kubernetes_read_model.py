@@ -56,6 +56,9 @@ def test_read_model_shapes(make_api: MakeApi, kube_cluster: KubeControlPlane, ku
     assert done.status == ExecutionStatus.SUCCEEDED, done.stages[0].context.get("exception")
     kube.agents_round()
 
+    _, other = make_api(providers=kube_settings(kube_cluster))  # a process that ran no agent
+    other_creds = {c["name"]: c for c in other.get("/credentials?expand=true").json()}
+    assert ns in [r["name"] for r in other_creds[ACCOUNT]["regions"]]
     creds = {c["name"]: c for c in client.get("/credentials?expand=true").json()}
     assert creds[ACCOUNT]["type"] == "kubernetes"
     assert ns in [r["name"] for r in creds[ACCOUNT]["regions"]]
@@ -141,6 +144,11 @@ def test_an_unreachable_cluster_is_reported_unhealthy(
     assert f"127.0.0.1:{port}" in health["accounts"]["gone"]["error"]
     creds = {c["name"]: c for c in client.get("/credentials?expand=true").json()}
     assert creds["gone"]["health"]["state"] == "DOWN"
+
+    # Another process on the same database (an API-only one that runs no agents) sees it too.
+    _, other = make_api(providers=settings)
+    assert other.get("/health").json()["accounts"]["gone"]["state"] == "DOWN"
+    assert {c["name"]: c for c in other.get("/credentials?expand=true").json()}["gone"]["healthy"] is False
 
     provider = kube.provider
     with pytest.raises(RefreshDeferred):  # backing off: kubectl is not run again at once

@@ -24,6 +24,9 @@ LOAD_BALANCERS = "loadBalancers"
 INSTANCES = "instances"
 IMAGES = "images"
 CACHE_KINDS = (SERVER_GROUPS, LOAD_BALANCERS, INSTANCES, IMAGES)
+#: One record per account whose provider reports reachability: ``{account, state: UP|DOWN,
+#: error?, regions?}``, written by the caching agent so that every process sees it.
+ACCOUNT_HEALTH = "accountHealth"
 
 
 class OperationError(Exception):

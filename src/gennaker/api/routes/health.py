@@ -14,6 +14,7 @@ from gennaker.api.deps import ServicesDep
 from gennaker.api.metrics import MetricsCollector
 from gennaker.api.responses import json_response
 from gennaker.db import DatabaseUnavailable
+from gennaker.providers.health import with_health
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def health(services: ServicesDep, request: Request) -> Any:
     body = {"status": "UP", "database": "ok", "queue": {"ready": ready, "inFlight": in_flight}}
     accounts = {
         a.name: a.details["health"]
-        for a in services.clouddriver.registry.accounts()
+        for a in with_health(services.clouddriver, services.clouddriver.registry.accounts())
         if isinstance(a.details.get("health"), dict)
     }
     if accounts:

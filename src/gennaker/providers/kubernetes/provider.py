@@ -29,6 +29,7 @@ from gennaker.providers.kubernetes.settings import KubernetesAccount, Kubernetes
 from gennaker.providers.kubernetes.status import manifest_status
 from gennaker.providers.kubernetes.views import CACHED_KINDS, created_ms, records
 from gennaker.providers.protocol import (
+    ACCOUNT_HEALTH,
     Account,
     Agent,
     CacheRecord,
@@ -317,7 +318,11 @@ class KubernetesProvider:
         with self._lock:
             self._down.pop(name, None)
             self._seen_namespaces[name] = namespaces
-        return records(name, items, acct.only_spinnaker_managed)
+        health = {"account": name, "state": "UP", "regions": list(namespaces)}
+        return [
+            *records(name, items, acct.only_spinnaker_managed),
+            CacheRecord(ACCOUNT_HEALTH, name, "", name, None, health),
+        ]
 
     def agents(self) -> Sequence[Agent]:
         """None of its own (the framework adds a caching agent per account)."""
