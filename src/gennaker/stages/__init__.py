@@ -22,6 +22,7 @@ from gennaker.stages import (
     webhook_preconfigured,
 )
 from gennaker.stages.cloud import cluster_stages, deploy, images, load_balancer_stages, server_group_stages
+from gennaker.stages.manifest import deploy_manifest, manifest_stages
 
 
 @hookimpl
@@ -46,5 +47,7 @@ def register_stages(registry: Registry, settings: Any) -> None:
         cluster_stages,
         load_balancer_stages,
         images,
+        deploy_manifest,
+        manifest_stages,
     ):
         module.register(registry, settings)

@@ -26,6 +26,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.credentials",
     "gennaker.api.routes.artifacts",
     "gennaker.api.routes.infrastructure",
+    "gennaker.api.routes.manifests",
     "gennaker.api.routes.projects",
     "gennaker.api.routes.notifications",
     "gennaker.api.routes.search",
