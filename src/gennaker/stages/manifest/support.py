@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import yaml
 
 from gennaker import expressions as ex
+from gennaker.artifacts import ArtifactError, manifest_text
 from gennaker.engine.contracts import TaskRun
 from gennaker.stages.cloud.support import BadStage, provider_of
 
@@ -105,7 +106,10 @@ def fetch_text(run: TaskRun, artifact: Mapping[str, Any], where: str) -> str:
             data = accounts.fetch(artifact)
         except Exception as exc:  # the artifact package's errors name the account and artifact
             raise BadStage(f"{where}: {exc}") from None
-        return bytes(data).decode("utf-8", errors="replace")
+        try:  # a git/repo download is a tarball: its YAML files, as one multi-document stream
+            return manifest_text(bytes(data), artifact)
+        except ArtifactError as exc:
+            raise BadStage(f"{where}: {exc.message}") from None
     if artifact.get("type") != "embedded/base64":
         raise BadStage(f"{where}: artifacts of type {artifact.get('type')!r} cannot be fetched here")
     try:
