@@ -7,16 +7,20 @@ and run to SUCCEEDED."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gennaker.model.status import ExecutionStatus
+from gennaker.store.executions import ExecutionQuery
+from gennaker.triggers.scheduler import run_once_sync
 from tests.artifacts.conftest import make_repo
 from tests.kube_cluster import KubeControlPlane
 from tests.stages.conftest import Harness
 from tests.stages.manifest.conftest import KubeHarness, deploy_stage, deployment, kube_settings
+from tests.triggers.registry import Registry, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("kube")]
 CORPUS = Path(__file__).with_name("deck_bake_deploy_judge_delete.json")
@@ -133,3 +137,51 @@ def test_the_deck_exported_pipeline_runs_to_succeeded(kube_repos: KubeHarness, t
     assert kube.cluster.get("deployment", "prod-web", kube.namespace) is None
     promoted = kube.cluster.get("configmap", "web-promoted-v000", kube.namespace)  # ConfigMaps are versioned
     assert promoted is not None and promoted["data"] == {"promotedBy": "alice"}
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    server = Registry(tmp_path_factory.mktemp("registry"))
+    yield server
+    server.stop()
+
+
+def test_a_tag_pushed_to_a_real_registry_is_deployed(
+    make_harness: Any, kube_cluster: KubeControlPlane, kube_namespace: str, registry: Registry
+) -> None:
+    """A docker trigger polling the real registry (Debian's docker-registry) starts the pipeline;
+    its docker/image artifact binds into the Deployment's image."""
+    repository = f"shop/web-{free_port()}"
+    registry.push(repository, "v1")
+    host = registry.url.removeprefix("http://")
+    base: Harness = make_harness(
+        providers=kube_settings(kube_cluster),
+        docker__accounts=[{"name": "local", "address": registry.url, "repositories": [repository],
+                           "pollIntervalSeconds": 30}],
+    )  # fmt: skip
+    kube = KubeHarness(base.services)
+    kube.cluster, kube.namespace = kube_cluster, kube_namespace
+    image_name = f"{host}/{repository}"
+    config = kube.save_pipeline(
+        {
+            "application": "shop",
+            "name": "deploy-on-push",
+            "expectedArtifacts": [{"id": "img", "displayName": "web image",
+                                   "matchArtifact": {"type": "docker/image", "name": image_name}}],
+            "triggers": [{"type": "docker", "enabled": True, "account": "local", "repository": repository,
+                          "expectedArtifactIds": ["img"]}],
+            "stages": [deploy_stage(kube_namespace, [deployment("web", image=image_name, replicas=1)],
+                                    requiredArtifactIds=["img"])],
+        }
+    )  # fmt: skip
+    run_once_sync(kube.services)  # the first poll records v1 without triggering
+    registry.push(repository, "v2")
+    kube.clock.advance(ms=30_000)
+    run_once_sync(kube.services)
+    with kube.services.db.read() as conn:
+        [execution] = kube.services.executions.search(
+            conn, ExecutionQuery(pipeline_config_ids=[config["id"]])
+        )
+    done = kube.run_until_complete(execution.id)
+    assert done.status == ExecutionStatus.SUCCEEDED, done.stages[0].context.get("exception")
+    assert _image(kube, "web") == f"{image_name}:v2"
