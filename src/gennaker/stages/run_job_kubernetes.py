@@ -16,6 +16,10 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
+
+from gennaker.artifacts import ArtifactAccounts, ArtifactError
+from gennaker.engine.artifact_lookup import bound_artifact_for_id
 from gennaker.engine.contracts import BaseStage, BaseTask, TaskResult, TaskRun, TaskSpec
 from gennaker.engine.registry import Registry
 from gennaker.model.execution import Stage
@@ -144,8 +148,42 @@ class WaitOnKubernetesJobTask(BaseTask):
         return TaskResult.succeeded(context, {**properties, "propertyFileContents": properties})
 
 
+class ConsumeArtifactTask(BaseTask):
+    """``consumeArtifactSource: artifact``: the JSON object in the artifact named by
+    ``consumeArtifactId`` (or given as ``consumeArtifact``) becomes the stage's outputs (Orca's
+    ConsumeArtifactTask)."""
+
+    async def execute(self, run: TaskRun) -> TaskResult:
+        """Fetch and parse; TERMINAL naming the artifact when it is missing or not a JSON object."""
+        if run.context.get("consumeArtifactSource") != "artifact":
+            return TaskResult.succeeded()
+        artifact_id = run.context.get("consumeArtifactId")
+        artifact = bound_artifact_for_id(run.execution, run.stage, str(artifact_id)) if artifact_id else None
+        if artifact is None and isinstance(run.context.get("consumeArtifact"), Mapping):
+            artifact = dict(run.context["consumeArtifact"])
+        if artifact is None:
+            return failed(f"consumeArtifactId: no artifact is bound to expected artifact {artifact_id!r}")
+        if run.context.get("consumeArtifactAccount") and not artifact.get("artifactAccount"):
+            artifact["artifactAccount"] = run.context["consumeArtifactAccount"]
+        found = getattr(run.services, "artifacts", None)
+        accounts = (
+            found
+            if isinstance(found, ArtifactAccounts)
+            else ArtifactAccounts.from_settings(run.services.settings)
+        )
+        try:
+            value = orjson.loads(accounts.fetch(artifact))
+        except ArtifactError as exc:
+            return failed(f"consumeArtifact: {exc.message}")
+        except orjson.JSONDecodeError as exc:
+            return failed(f"consumeArtifact: artifact {artifact.get('name')!r} is not JSON ({exc})")
+        if not isinstance(value, dict):
+            return failed(f"consumeArtifact: artifact {artifact.get('name')!r} must hold a JSON object")
+        return TaskResult.succeeded(value, value)
+
+
 class KubernetesRunJobStage(BaseStage):
-    """runJob -> [waitOnJobCompletion] -> bindProducedArtifacts."""
+    """runJob -> [waitOnJobCompletion] -> bindProducedArtifacts -> [consumeArtifact]."""
 
     type = "runJob_kubernetes"
 
@@ -156,6 +194,8 @@ class KubernetesRunJobStage(BaseStage):
         if stage.context.get("waitForCompletion", True) is not False:
             specs.append(TaskSpec("waitOnJobCompletion", "waitOnKubernetesJobTask"))
         specs.append(TaskSpec(BIND_TASK, BIND_TASK))
+        if stage.context.get("consumeArtifactSource") == "artifact":
+            specs.append(TaskSpec("consumeArtifact", "consumeKubernetesJobArtifactTask"))
         return specs
 
 
@@ -163,4 +203,5 @@ def register(registry: Registry, settings: Any) -> None:
     """Add the kubernetes runJob flavour."""
     registry.add_task("runKubernetesJobTask", RunKubernetesJobTask())
     registry.add_task("waitOnKubernetesJobTask", WaitOnKubernetesJobTask())
+    registry.add_task("consumeKubernetesJobArtifactTask", ConsumeArtifactTask())
     registry.add_stage(KubernetesRunJobStage())

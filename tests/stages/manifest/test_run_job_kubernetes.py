@@ -8,6 +8,7 @@ here records what it was asked for, so the job name, namespace and container are
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -95,3 +96,24 @@ def test_a_run_job_manifest_must_be_one_job(kube: KubeHarness) -> None:
     done = kube.run_pipeline([stage])
     assert done.status == ExecutionStatus.TERMINAL
     assert "exactly one manifest of kind Job (got Pod)" in str(done.stages[0].context["exception"])
+
+
+def test_a_consumed_artifact_becomes_the_outputs(kube: KubeHarness) -> None:
+    report = base64.b64encode(b'{"migrated": 12, "schema": "v7"}').decode()
+    expected = {"id": "report", "matchArtifact": {"type": "embedded/base64", "name": "report"},
+                "useDefaultArtifact": True,
+                "defaultArtifact": {"type": "embedded/base64", "name": "report", "reference": report}}  # fmt: skip
+    stage = {
+        "refId": "1",
+        "type": "runJob",
+        "cloudProvider": "kubernetes",
+        "account": ACCOUNT,
+        "manifest": {**_job("report"), "metadata": {"generateName": "report-", "namespace": kube.namespace}},
+        "consumeArtifactSource": "artifact",
+        "consumeArtifactId": "report",
+    }
+    execution = kube.start([stage], application="shop", expectedArtifacts=[expected])
+    kube.run_until(lambda: _complete_pods(kube) and kube.get(execution.id).status.is_complete)
+    done = kube.get(execution.id)
+    assert done.status == ExecutionStatus.SUCCEEDED, done.stages[0].context.get("exception")
+    assert done.stages[0].outputs["migrated"] == 12 and done.stages[0].outputs["schema"] == "v7"
