@@ -82,3 +82,15 @@ def test_stable_only_once_the_pods_are_ready(kube: KubeHarness) -> None:
     done = kube.run_until_complete(execution.id)
     assert done.status == ExecutionStatus.SUCCEEDED
     assert done.stages[0].context["stableManifests"] == [{"manifestName": "deployment slow", "location": ns}]
+
+
+def test_outputs_feed_the_manifest_expression_helpers(kube: KubeHarness) -> None:
+    read = {
+        "refId": "2",
+        "requisiteStageRefIds": ["1"],
+        "type": "evaluateVariables",
+        "variables": [{"key": "label", "value": "${#manifestLabelValue('Deploy 1', 'Deployment', 'app')}"}],
+    }
+    done = kube.run_pipeline([deploy_stage(kube.namespace, [deployment("labelled")]), read])
+    assert done.status == ExecutionStatus.SUCCEEDED, [s.context.get("exception") for s in done.stages]
+    assert done.stages[1].outputs["label"] == "labelled"

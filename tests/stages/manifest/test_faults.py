@@ -233,3 +233,13 @@ def test_a_kind_the_account_omits(
     message = _error(kube, deploy_stage(kube_namespace, [config_map("c", {}), secret]))
     assert "manifests[1]: kind Secret is not allowed by account 'k8s'" in message
     _nothing_in(kube)
+
+
+def test_source_decides_between_text_and_a_stale_artifact_id(kube: KubeHarness) -> None:
+    stage = {**deploy_stage(kube.namespace, [config_map("plain", {"a": "1"})]), "manifestArtifactId": "gone"}
+    done = kube.run_pipeline([stage])
+    assert done.status == ExecutionStatus.SUCCEEDED, done.stages[0].context.get("exception")
+    missing = {**deploy_stage(kube.namespace, []), "source": "artifact", "manifests": None}
+    assert "source is 'artifact' but neither manifestArtifactId nor manifestArtifact" in _error(
+        kube, missing, id="c2"
+    )

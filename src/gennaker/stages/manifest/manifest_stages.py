@@ -100,7 +100,8 @@ class PatchManifestTask(_OperationTask):
 
     def description(self, run: TaskRun) -> dict[str, Any]:
         ctx = dict(run.context)
-        if ctx.get("manifestArtifactId") or str(ctx.get("source") or "text") == "artifact":
+        source = ctx.get("source")
+        if source == "artifact" or (source is None and ctx.get("manifestArtifactId")):
             ctx["patchBody"] = stage_manifests(run, key="patchBody")
         ctx["requiredArtifacts"] = required_artifacts(run)
         ctx["allArtifacts"] = visible_artifacts(run)

@@ -138,14 +138,21 @@ def stage_manifests(
     """The manifests of a stage: ``manifests`` (source text), else the manifest artifact."""
     source = str(run.context.get("source") or "text")
     artifact: Mapping[str, Any] | None = None
-    if run.context.get(artifact_id_key):
+    # As Orca's ManifestEvaluator: ``source`` decides (Deck keeps a stale artifact id after
+    # switching to text); a patch names no source when it carries an artifact id only.
+    wants_artifact = source == "artifact" or (
+        "source" not in run.context and run.context.get(artifact_id_key)
+    )
+    if wants_artifact and run.context.get(artifact_id_key):
         artifact = bound_artifact(run, str(run.context[artifact_id_key]))
         if artifact is None:
             raise BadStage(
                 f"{artifact_id_key}: no artifact is bound to expected artifact {run.context[artifact_id_key]!r}"
             )
-    elif isinstance(run.context.get("manifestArtifact"), Mapping) and source == "artifact":
+    elif isinstance(run.context.get("manifestArtifact"), Mapping) and wants_artifact:
         artifact = run.context["manifestArtifact"]
+    if wants_artifact and artifact is None:
+        raise BadStage(f"source is 'artifact' but neither {artifact_id_key} nor manifestArtifact is given")
     if artifact is not None:
         if not artifact.get("artifactAccount") and run.context.get("manifestArtifactAccount"):
             artifact = {**artifact, "artifactAccount": run.context["manifestArtifactAccount"]}
