@@ -200,7 +200,10 @@ class KubernetesRunJobStage(BaseStage):
 
 
 def register(registry: Registry, settings: Any) -> None:
-    """Add the kubernetes runJob flavour."""
+    """Add the kubernetes runJob flavour where the kubernetes provider is configured (elsewhere a
+    runJob for kubernetes is refused at save time, naming the providers there are)."""
+    if not (getattr(settings, "providers", None) or {}).get("kubernetes"):
+        return
     registry.add_task("runKubernetesJobTask", RunKubernetesJobTask())
     registry.add_task("waitOnKubernetesJobTask", WaitOnKubernetesJobTask())
     registry.add_task("consumeKubernetesJobArtifactTask", ConsumeArtifactTask())
