@@ -30,10 +30,10 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 
 # Debian packages for servers the tests start themselves: a Docker registry (docker triggers),
 # openssl (a self-signed certificate for the SMTP STARTTLS test), Chromium, Prometheus (the canary
-# analysis' metric source), haproxy (the local provider's load balancers) and git (baking images
-# from repositories).
+# analysis' metric source), haproxy (the local provider's load balancers), git (baking images
+# from repositories) and etcd-server (the store of the real Kubernetes control plane in ../shared/kube).
 system-deps:
-	@./scripts/system-deps.sh docker-registry openssl chromium prometheus haproxy git
+	@./scripts/system-deps.sh docker-registry openssl chromium prometheus haproxy git etcd-server xz-utils
 
 lint:
 	$(BIN)/ruff check src tests bench

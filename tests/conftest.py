@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from gennaker.clock import FrozenClock
 from gennaker.db import Database
 from gennaker.store import migrate
+from tests.kube_cluster import KubeControlPlane, KubeUnavailable, start_control_plane
 
 POSTGRES_URL = os.environ.get("GENNAKER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -112,3 +113,31 @@ def db(database_url: str) -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
+
+
+@pytest.fixture(scope="session")
+def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeControlPlane]:
+    """One real Kubernetes control plane for the whole session (tests/kube_cluster.py).
+
+    Skipped when ../shared/kube or etcd is absent; under CI=true that is a failure.
+    """
+    try:
+        plane = start_control_plane(tmp_path_factory.mktemp("kube"))
+    except KubeUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"{exc} (CI=true: Kubernetes tests must run)")
+        pytest.skip(str(exc))
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture
+def kube_namespace(kube_cluster: KubeControlPlane) -> Iterator[str]:
+    """A fresh namespace on the shared cluster, deleted after the test."""
+    name = kube_cluster.create_namespace()
+    try:
+        yield name
+    finally:
+        kube_cluster.delete_namespace(name)

@@ -246,6 +246,9 @@ class Settings(_Section):
     policies: Mapping[str, Any] = Field(default_factory=dict)
     #: Canary analysis: metrics accounts (gennaker.canary.settings).
     canary: Mapping[str, Any] = Field(default_factory=dict)
+    #: Artifact accounts (``[[artifacts.http.accounts]]``, ``[[artifacts.gitrepo.accounts]]``),
+    #: validated by gennaker.artifacts.settings.
+    artifacts: Mapping[str, Any] = Field(default_factory=dict)
 
 
 _ENV_ALIASES: dict[str, tuple[str, ...]] = {

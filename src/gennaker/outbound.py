@@ -9,7 +9,8 @@ Rules, in order, for every address a URL's host resolves to:
    purpose, and for the "expression" purpose so are loopback, private, link-local, unique-local,
    shared, reserved, multicast and unspecified addresses, unless an ``allow`` entry matches the
    host or the address: an explicit allow is how operators open a default-denied range.
-4. Anything else is allowed (webhooks and notifiers often target the operator's own network).
+4. Anything else is allowed (webhooks, notifiers and artifact downloads often target the
+   operator's own network).
 
 ``fetch_text`` connects to the address that was checked (no second DNS lookup an attacker could
 rebind), follows redirects only after checking each new URL, and stops past ``max_bytes``.
@@ -21,7 +22,7 @@ import functools
 import ipaddress
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -30,8 +31,8 @@ import httpx
 
 from gennaker.errors import GennakerError
 
-Purpose = Literal["webhook", "notification", "expression"]
-PURPOSES: tuple[str, ...] = ("webhook", "notification", "expression")
+Purpose = Literal["webhook", "notification", "expression", "artifact"]
+PURPOSES: tuple[str, ...] = ("webhook", "notification", "expression", "artifact")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Sequence[str]]
@@ -218,14 +219,22 @@ def _charset(response: httpx.Response) -> str:
 
 
 def _get_once(
-    client: httpx.Client, url: str, address: str, *, deadline: float, timeout_s: float, max_bytes: int
-) -> tuple[str | None, str]:
-    """One GET to ``address``: ("", text) for a body, (location, "") for a redirect."""
+    client: httpx.Client,
+    url: str,
+    address: str,
+    *,
+    deadline: float,
+    timeout_s: float,
+    max_bytes: int,
+    headers: Mapping[str, str],
+) -> tuple[str | None, bytes, str]:
+    """One GET to ``address``: (None, body, charset) for a body, (location, b"", "") for a redirect."""
     target, host_header, sni = _pinned(url, address)
     extensions: dict[str, Any] = {"sni_hostname": sni} if target.startswith("https") else {}
-    with client.stream("GET", target, headers={"Host": host_header}, extensions=extensions) as response:
+    sent = {**headers, "Host": host_header}
+    with client.stream("GET", target, headers=sent, extensions=extensions) as response:
         if response.is_redirect and "location" in response.headers:
-            return urljoin(url, response.headers["location"]), ""
+            return urljoin(url, response.headers["location"]), b"", ""
         if response.status_code >= 400:
             raise FetchFailed(url, f"HTTP status {response.status_code}")
         declared = response.headers.get("content-length", "")
@@ -238,7 +247,7 @@ def _get_once(
                 raise FetchFailed(url, f"the response is larger than {max_bytes} bytes")
             if time.monotonic() > deadline:
                 raise FetchFailed(url, f"took longer than {timeout_s} seconds")
-        return None, body.decode(_charset(response), errors="replace")
+        return None, bytes(body), _charset(response)
 
 
 def fetch_text(url: str, policy: OutboundPolicy, purpose: str, *, timeout_s: float, max_bytes: int) -> str:
@@ -248,18 +257,60 @@ def fetch_text(url: str, policy: OutboundPolicy, purpose: str, *, timeout_s: flo
     ``FetchFailed`` on DNS or network errors, an HTTP error status, a body larger than
     ``max_bytes`` or a total time over ``timeout_s``.
     """
+    body, charset = _fetch(url, policy, purpose, timeout_s=timeout_s, max_bytes=max_bytes, headers={})
+    return body.decode(charset, errors="replace")
+
+
+def fetch_bytes(
+    url: str,
+    policy: OutboundPolicy,
+    purpose: str,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    headers: Mapping[str, str] | None = None,
+) -> bytes:
+    """GET ``url`` under ``policy`` and return the body as bytes (``fetch_text``'s rules and errors).
+
+    ``headers`` (an ``Authorization`` header, say) go to the URL's own host only: a redirect to
+    another host is followed without them, so credentials never leave for where they were not meant.
+    """
+    body, _ = _fetch(
+        url, policy, purpose, timeout_s=timeout_s, max_bytes=max_bytes, headers=dict(headers or {})
+    )
+    return body
+
+
+def _fetch(
+    url: str,
+    policy: OutboundPolicy,
+    purpose: str,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    headers: dict[str, str],
+) -> tuple[bytes, str]:
     deadline = time.monotonic() + timeout_s
     current = url
+    origin = urlsplit(url).netloc.rsplit("@", 1)[-1].lower()
     addresses = policy.check(current, purpose)  # refuse before building a client
     with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
         for hop in range(_MAX_REDIRECTS + 1):
             if hop:
                 addresses = policy.check(current, purpose)
+                if urlsplit(current).netloc.rsplit("@", 1)[-1].lower() != origin:
+                    headers = {}
             location: str | None = None
             for position, address in enumerate(addresses):
                 try:
-                    location, text = _get_once(
-                        client, current, address, deadline=deadline, timeout_s=timeout_s, max_bytes=max_bytes
+                    location, body, charset = _get_once(
+                        client,
+                        current,
+                        address,
+                        deadline=deadline,
+                        timeout_s=timeout_s,
+                        max_bytes=max_bytes,
+                        headers=headers,
                     )
                 except httpx.ConnectError as exc:
                     if position + 1 < len(addresses):
@@ -270,7 +321,7 @@ def fetch_text(url: str, policy: OutboundPolicy, purpose: str, *, timeout_s: flo
                 except httpx.HTTPError as exc:
                     raise FetchFailed(url, f"{type(exc).__name__}: {exc}") from None
                 if location is None:
-                    return text
+                    return body, charset
                 break
             if location is None:  # pragma: no cover - the loop above always returns or breaks
                 raise FetchFailed(url, "no address answered")

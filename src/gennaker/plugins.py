@@ -17,6 +17,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gennaker.stages",
     "gennaker.canary.plugin",
     "gennaker.providers.local.plugin",
+    "gennaker.providers.kubernetes.plugin",
     "gennaker.providers.search",
 )
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import pluggy
 
+from gennaker.artifacts import ArtifactAccounts
+from gennaker.artifacts.settings import artifact_settings
 from gennaker.clock import Clock, SystemClock
 from gennaker.config import Settings
 from gennaker.db import Database
@@ -55,10 +57,12 @@ class Services:
     policies: PolicyEngine = field(init=False)
     projects: ProjectRepository = field(init=False)
     app_notifications: ApplicationNotificationRepository = field(init=False)
+    artifacts: ArtifactAccounts = field(init=False)
 
     def __post_init__(self) -> None:
         self.projects = ProjectRepository(self.clock)
         self.app_notifications = ApplicationNotificationRepository(self.clock)
+        self.artifacts = ArtifactAccounts.from_settings(self.settings)
         self.evaluator = StageEvaluator(self)
         self.launcher = Launcher(self)
         self.operations = Operations(self)
@@ -93,6 +97,7 @@ def build_services(
         sqlite_synchronous=settings.database.sqlite_synchronous,
     )
     try:
+        artifact_settings(settings)  # a bad [artifacts] section fails the start, naming the key
         if apply_migrations:
             migrate.upgrade(db)
         manager = plugin_manager(load_entry_points=load_entry_points, extra=plugins)

@@ -113,7 +113,8 @@ def test_templates_get_the_same_stage_checks(client: SyncClient) -> None:
     task = client.get(ref.json()["ref"]).json()
     assert task["status"] == "TERMINAL"
     assert task["execution"]["stages"][0]["context"]["exception"]["details"]["errors"] == [
-        "$.pipeline.stages[0].type: stage 'a': unknown stage type 'deployManifest'" + HINT
+        "$.pipeline.stages[0].cloudProvider: stage 'a': deployManifest with cloudProvider 'kubernetes' is not "
+        "available here (available: local)" + HINT
     ]
     assert client.get("/v2/pipelineTemplates/ported").status_code == 404
     ref = client.post("/v2/pipelineTemplates/create", json={**template, "allowUnavailableStages": True})

@@ -104,10 +104,25 @@ class CancellableStage(BaseStage):
         return {"cleanedUp": stage.ref_id}
 
 
+class BindArtifactsTestStage(BaseStage):
+    """Only the shared bindProducedArtifacts task: binds ``expectedArtifacts`` to ``artifacts``."""
+
+    type = "bindArtifactsTest"
+
+    def tasks(self, stage: Stage) -> list[TaskSpec]:
+        return [TaskSpec("bindProducedArtifacts", "bindProducedArtifacts")]
+
+
 class EngineTestPlugin:
     @hookimpl
     def register_stages(self, registry: Registry, settings: Any) -> None:
         registry.add_task("scriptedTask", ScriptedTask())
         registry.add_task("pureTask", PureTask())
-        for stage in (ScriptedStage(), NoopStage(), ParentStage(), CancellableStage()):
+        for stage in (
+            ScriptedStage(),
+            NoopStage(),
+            ParentStage(),
+            CancellableStage(),
+            BindArtifactsTestStage(),
+        ):
             registry.add_stage(stage)

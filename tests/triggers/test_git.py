@@ -247,3 +247,57 @@ def test_a_catastrophic_branch_regex_is_refused_not_run() -> None:
     problem = event_mismatch(git_trigger(branch="^(a+)+$"), event)
     assert problem is not None and "could backtrack too long on 41 characters" in problem
     assert "'^(a+)+$'" in problem
+
+
+def test_github_push_artifacts_are_the_changed_files(sqlite_services: Services, client_for: Client) -> None:
+    """Echo's GitHubArtifactExtractor: one github/file per added or modified file; a trigger's
+    expectedArtifactIds must match one of them, and the pipeline's expected artifact binds it."""
+    services = sqlite_services
+    expected = {
+        "id": "manifest",
+        "displayName": "manifest",
+        "matchArtifact": {"type": "github/file", "name": "deploy/.*\\.yml"},
+    }
+    config = save_pipeline(
+        services, expectedArtifacts=[expected], triggers=[git_trigger(expectedArtifactIds=["manifest"])]
+    )
+    data = orjson.loads(payload("github_push"))
+    data["repository"]["contents_url"] = (
+        "https://api.github.com/repos/Codertocat/Hello-World/contents/{+path}"
+    )
+    client = client_for(services)
+    readme_only = github(client, orjson.dumps(data), delivery="d-readme")
+    assert readme_only.json()["eventProcessed"] is False
+    assert executions_of(services, config["id"]) == []
+    data["commits"][0]["added"] = ["deploy/app.yml"]
+    hit = github(client, orjson.dumps(data), delivery="d-deploy")
+    assert hit.json()["eventProcessed"] is True
+    [execution] = executions_of(services, config["id"])
+    sha = data["after"]
+    assert execution.trigger["artifacts"] == [
+        {
+            "type": "github/file",
+            "name": "deploy/app.yml",
+            "version": sha,
+            "reference": "https://api.github.com/repos/Codertocat/Hello-World/contents/deploy/app.yml",
+        },
+        {
+            "type": "github/file",
+            "name": "README.md",
+            "version": sha,
+            "reference": "https://api.github.com/repos/Codertocat/Hello-World/contents/README.md",
+        },
+    ]
+    [bound] = execution.trigger["resolvedExpectedArtifacts"]
+    assert bound["boundArtifact"]["name"] == "deploy/app.yml"
+
+
+def test_gitlab_push_artifacts_use_the_raw_file_api() -> None:
+    from gennaker.triggers.git_payloads import parse
+
+    event = parse("gitlab", {}, orjson.loads(payload("gitlab_push")))
+    base = "http://example.com/api/v4/projects/mike%2Fdiaspora/repository/files"
+    assert [a["reference"] for a in event.trigger_fields()["artifacts"]] == [
+        f"{base}/CHANGELOG/raw",
+        f"{base}/app%2Fcontroller%2Fapplication.rb/raw",
+    ]

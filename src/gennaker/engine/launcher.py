@@ -8,14 +8,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gennaker.engine import messages as m
+from gennaker.engine.artifact_lookup import execution_artifacts
 from gennaker.errors import Conflict, FieldError, InvalidInput
-from gennaker.model.artifacts import resolve_expected_artifacts
+from gennaker.model.artifacts import resolve_at_start
 from gennaker.model.execution import ORCHESTRATION, PIPELINE, Execution, Stage
 from gennaker.model.ids import new_ulid
 from gennaker.model.pipeline import assign_linear_ref_ids, validate_pipeline
 from gennaker.model.status import ExecutionStatus
 from gennaker.model.trigger import with_trigger_defaults
 from gennaker.store import json as jsonlib
+from gennaker.store.executions import ExecutionQuery
 from gennaker.store.schema import events as events_t
 from gennaker.templates.plan import TemplatePlanner, TemplateUsed, is_templated
 
@@ -133,7 +135,10 @@ class Launcher:
             # Expressions in an expected artifact (its match or default fields) see the evaluated
             # trigger and its parameters before the artifact is bound.
             expected = self.services.evaluator.evaluate_with_trigger(expected, trig)
-            resolved = resolve_expected_artifacts(expected, trig["artifacts"])
+            artifacts, resolved = resolve_at_start(
+                expected, trig, lambda: self._prior_artifacts(conn, config.get("id"))
+            )
+            trig["artifacts"] = artifacts
             trig["resolvedExpectedArtifacts"] = resolved
             trig["expectedArtifacts"] = copy.deepcopy(resolved)
         trig = with_trigger_defaults(trig, user=user)
@@ -170,6 +175,22 @@ class Launcher:
             *(_stage(s, now, is_finally=True) for s in evaluated.get("finally") or []),
         ]
         return execution
+
+    def _prior_artifacts(self, conn: Connection | None, config_id: Any) -> list[dict[str, Any]]:
+        """The artifacts of this pipeline's latest execution (for ``usePriorArtifact``): its stages'
+        ``outputs.artifacts``, later stages first, then its trigger's."""
+        if not isinstance(config_id, str) or not config_id:
+            return []
+        query = ExecutionQuery(pipeline_config_ids=[config_id], type=PIPELINE, limit=10)
+        if conn is not None:
+            found = self.services.executions.search(conn, query)
+        else:
+            with self.services.db.read() as read:
+                found = self.services.executions.search(read, query)
+        if not found:
+            return []
+        latest = max(found, key=lambda e: (e.start_time is not None, e.start_time or 0, e.id))
+        return execution_artifacts(latest)
 
     def _plan(
         self, conn: Connection | None, config: Mapping[str, Any]

@@ -17,7 +17,13 @@ import sqlalchemy as sa
 
 from gennaker.clock import Clock
 from gennaker.db import Database
-from gennaker.providers.protocol import CacheRecord, CloudProvider
+from gennaker.providers.protocol import (
+    ACCOUNT_HEALTH,
+    CacheRecord,
+    CloudProvider,
+    ProviderUnavailable,
+    RefreshDeferred,
+)
 from gennaker.store.json import dumps, loads
 from gennaker.store.schema import infrastructure_cache as cache_t
 
@@ -91,9 +97,46 @@ class InfrastructureCache:
         try:
             records = await provider.refresh(account)
             return await asyncio.to_thread(self.replace, provider.id, account, records)
+        except RefreshDeferred as exc:
+            log.debug("%s", exc)
+            return 0
+        except ProviderUnavailable as exc:  # an unreachable cluster: one line, no traceback
+            log.warning("the cache of %s account %s is not refreshed: %s", provider.id, account, exc)
+            try:
+                await asyncio.to_thread(self.mark_unavailable, provider.id, account, str(exc))
+            except Exception:
+                log.debug("cannot record the health of %s", account, exc_info=True)
+            return 0
         except Exception:
             log.exception("refreshing the cache of %s account %s failed", provider.id, account)
             return 0
+
+    def mark_unavailable(self, cloud_provider: str, account: str, error: str) -> None:
+        """Record that the account's cloud did not answer (its other records stay as they were)."""
+        body = dumps({"account": account, "state": "DOWN", "error": error})
+        where = (
+            cache_t.c.kind == ACCOUNT_HEALTH,
+            cache_t.c.cloud_provider == cloud_provider,
+            cache_t.c.account == account,
+        )
+        with self.db.transaction() as conn:
+            conn.execute(cache_t.delete().where(*where))
+            conn.execute(
+                cache_t.insert().values(
+                    kind=ACCOUNT_HEALTH,
+                    cloud_provider=cloud_provider,
+                    account=account,
+                    region="",
+                    name=account,
+                    application=None,
+                    body=body,
+                    updated_at=self.clock.now_ms(),
+                )
+            )
+
+    def account_health(self) -> dict[str, dict[str, Any]]:
+        """The last recorded health of each account that reports one, by account name."""
+        return {str(h["account"]): h for h in self.query(ACCOUNT_HEALTH)}
 
     def query(
         self,

@@ -24,6 +24,9 @@ LOAD_BALANCERS = "loadBalancers"
 INSTANCES = "instances"
 IMAGES = "images"
 CACHE_KINDS = (SERVER_GROUPS, LOAD_BALANCERS, INSTANCES, IMAGES)
+#: One record per account whose provider reports reachability: ``{account, state: UP|DOWN,
+#: error?, regions?}``, written by the caching agent so that every process sees it.
+ACCOUNT_HEALTH = "accountHealth"
 
 
 class OperationError(Exception):
@@ -34,6 +37,10 @@ class OperationError(Exception):
 
 class ProviderUnavailable(Exception):
     """A part the provider needs is missing (a binary, a service); the message says what to install."""
+
+
+class RefreshDeferred(ProviderUnavailable):
+    """The account was unreachable recently and its caching waits (backs off) before trying again."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from typing import Any
 from gennaker.engine.registry import Registry
 from gennaker.hookspecs import hookimpl
 from gennaker.stages import (
+    bake_manifest,
+    bind_artifacts,
     check_preconditions,
     evaluate_variables,
     execution_window,
@@ -14,6 +16,7 @@ from gennaker.stages import (
     manual_judgment,
     pipeline_stage,
     run_job,
+    run_job_kubernetes,
     run_job_local,
     wait,
     webhook,
@@ -32,12 +35,15 @@ from gennaker.stages.cloud import (
     shrink_cluster,
     targets,
 )
+from gennaker.stages.manifest import deploy_manifest, manifest_stages
 
 
 @hookimpl
 def register_stages(registry: Registry, settings: Any) -> None:
     """Register Gennaker's built-in stage types."""
     for module in (
+        bind_artifacts,
+        bake_manifest,
         wait,
         execution_window,
         fail,
@@ -47,6 +53,7 @@ def register_stages(registry: Registry, settings: Any) -> None:
         pipeline_stage,
         run_job,
         run_job_local,
+        run_job_kubernetes,
         webhook,
         webhook_preconfigured,
         deploy,
@@ -60,5 +67,7 @@ def register_stages(registry: Registry, settings: Any) -> None:
         rollback_cluster,
         load_balancer_stages,
         images,
+        deploy_manifest,
+        manifest_stages,
     ):
         module.register(registry, settings)

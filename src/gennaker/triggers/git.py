@@ -102,6 +102,12 @@ def handle(services: Services, delivery: Delivery) -> Outcome:
             raise SignatureRejected(*problem)
     matched = [c for c in for_repository if event_mismatch(c.trigger, event) is None]
     for candidate in matched:
+        unmatched = common.artifacts_problem(candidate.config, candidate.trigger, list(event.artifacts))
+        if unmatched is not None:
+            common.reject(
+                services, candidate, {**event.trigger_fields(), "type": "git"}, source=label, reason=unmatched
+            )
+            continue
         trigger = common.build_trigger(
             candidate,
             {

@@ -14,6 +14,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 Json = dict[str, Any]
 SOURCES = ("github", "gitlab", "bitbucket", "stash")
@@ -38,6 +39,8 @@ class GitEvent:
     project_aliases: tuple[str, ...] = ()
     repository: Json = field(default_factory=dict)
     properties: Json = field(default_factory=dict)
+    #: ``github/file`` / ``gitlab/file`` artifacts for the files a push added or modified.
+    artifacts: tuple[Json, ...] = ()
 
     def trigger_fields(self) -> Json:
         """What the execution's trigger carries."""
@@ -52,7 +55,44 @@ class GitEvent:
         }
         if self.properties:
             out["properties"] = dict(self.properties)
+        out["artifacts"] = [dict(a) for a in self.artifacts]
         return out
+
+
+def _changed_files(body: Mapping[str, Any]) -> list[str]:
+    """Files added or modified by a push's commits, each once, in the order first seen."""
+    files: list[str] = []
+    for commit in body.get("commits") or []:
+        if not isinstance(commit, Mapping):
+            continue
+        for key in ("added", "modified"):
+            for name in commit.get(key) or []:
+                if isinstance(name, str) and name not in files:
+                    files.append(name)
+    return files
+
+
+def _github_artifacts(body: Mapping[str, Any], sha: str) -> tuple[Json, ...]:
+    """Echo's GitHubArtifactExtractor: a ``github/file`` per changed file, referenced by its
+    contents API URL."""
+    contents = str(_get(body, "repository", "contents_url") or "")
+    return tuple(
+        {"type": "github/file", "name": f, "version": sha, "reference": contents.replace("{+path}", f)}
+        for f in _changed_files(body)
+    )
+
+
+def _gitlab_artifacts(body: Mapping[str, Any], sha: str) -> tuple[Json, ...]:
+    """Echo's GitlabV4ArtifactExtractor: a ``gitlab/file`` per changed file, referenced by its raw
+    file API URL (the base URL taken from the project's homepage)."""
+    project = body.get("project") or {}
+    path = str(project.get("path_with_namespace") or "")
+    base = str(project.get("homepage") or project.get("web_url") or "").replace("/" + path, "")
+    api = f"{base}/api/v4/projects/{quote(path, safe='')}/repository/files"
+    return tuple(
+        {"type": "gitlab/file", "name": f, "version": sha, "reference": f"{api}/{quote(f, safe='')}/raw"}
+        for f in _changed_files(body)
+    )
 
 
 def _branch(ref: Any) -> str:
@@ -113,6 +153,7 @@ def _github(kind: str, body: Mapping[str, Any]) -> GitEvent:
         return GitEvent(
             "github", project, str(repo.get("name") or ""), _branch(body.get("ref")), str(body.get("after") or ""),
             "push", repository=repository,
+            artifacts=_github_artifacts(body, str(body.get("after") or "")),
         )  # fmt: skip
     if kind == "pull_request":
         pr = body.get("pull_request") or {}
@@ -151,6 +192,7 @@ def _gitlab(body: Mapping[str, Any]) -> GitEvent:
         str(kind),
         project_aliases=(str(project.get("namespace") or ""),),
         repository={"name": project.get("name"), "fullName": path, "url": project.get("web_url")},
+        artifacts=_gitlab_artifacts(body, str(body.get("after") or after)),
     )
 
 

@@ -11,6 +11,7 @@ from gennaker.api.deps import ServicesDep
 from gennaker.api.models import ERRORS
 from gennaker.api.responses import json_response
 from gennaker.errors import NotFound
+from gennaker.providers.health import with_health
 
 router = APIRouter(tags=["infrastructure"], responses=ERRORS)
 
@@ -21,7 +22,8 @@ def list_credentials(
     expand: Annotated[bool, Query(description="add regions and provider details")] = False,
 ) -> Any:
     """Every account of every cloud provider, by name."""
-    return json_response([a.to_json(expand=expand) for a in services.clouddriver.registry.accounts()])
+    accounts = with_health(services.clouddriver, services.clouddriver.registry.accounts())
+    return json_response([a.to_json(expand=expand) for a in accounts])
 
 
 @router.get("/credentials/{account}", response_model=dict[str, Any])
@@ -30,4 +32,4 @@ def get_credentials(account: str, services: ServicesDep) -> Any:
     found = services.clouddriver.registry.account(account)
     if found is None:
         raise NotFound(f"Account not found (name: {account})")
-    return json_response(found.to_json(expand=True))
+    return json_response(with_health(services.clouddriver, [found])[0].to_json(expand=True))

@@ -14,6 +14,7 @@ from gennaker.api.deps import ServicesDep
 from gennaker.api.metrics import MetricsCollector
 from gennaker.api.responses import json_response
 from gennaker.db import DatabaseUnavailable
+from gennaker.providers.health import with_health
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ class Health(BaseModel):
     status: str
     database: str
     queue: dict[str, Any] | None = None
+    #: Cloud accounts whose provider reports their health (Kubernetes clusters): ``{state, error?}``.
+    accounts: dict[str, Any] | None = None
     error: str | None = None
 
 
@@ -49,7 +52,15 @@ def health(services: ServicesDep, request: Request) -> Any:
         if trusted:
             body["error"] = detail
         return json_response(body, 503)
-    return {"status": "UP", "database": "ok", "queue": {"ready": ready, "inFlight": in_flight}}
+    body = {"status": "UP", "database": "ok", "queue": {"ready": ready, "inFlight": in_flight}}
+    accounts = {
+        a.name: a.details["health"]
+        for a in with_health(services.clouddriver, services.clouddriver.registry.accounts())
+        if isinstance(a.details.get("health"), dict)
+    }
+    if accounts:
+        body["accounts"] = accounts
+    return body
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

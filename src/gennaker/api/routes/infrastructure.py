@@ -94,8 +94,8 @@ def server_group(account: str, region: str, name: str, services: ServicesDep) ->
 
 @router.get("/applications/{application}/serverGroupManagers", response_model=list[dict[str, Any]])
 def server_group_managers(application: str, services: ServicesDep) -> Any:
-    """Deployments and the like (Kubernetes); the local provider has none."""
-    return json_response([])
+    """Deployments and the like (Kubernetes), each with the server groups it owns."""
+    return json_response(services.clouddriver.cache.query("serverGroupManagers", application=application))
 
 
 @router.get("/applications/{application}/loadBalancers", response_model=list[dict[str, Any]])

@@ -1,0 +1,1 @@
+"""The bakery (Rosco): rendering manifests from templates (Helm charts, Kustomize overlays)."""

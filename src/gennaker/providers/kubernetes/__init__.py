@@ -1,0 +1,1 @@
+"""The ``kubernetes`` cloud provider: manifests applied with kubectl, as Clouddriver does."""

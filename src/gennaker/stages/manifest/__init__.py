@@ -1,0 +1,1 @@
+"""The Kubernetes manifest stages (Orca's ``pipeline/manifest`` and ``tasks/manifest``)."""
