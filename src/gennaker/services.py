@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pluggy
 
+from gennaker.authz.service import Authorization
 from gennaker.clock import Clock, SystemClock
 from gennaker.config import Settings
 from gennaker.db import Database
@@ -54,6 +55,7 @@ class Services:
     policies: PolicyEngine = field(init=False)
     projects: ProjectRepository = field(init=False)
     app_notifications: ApplicationNotificationRepository = field(init=False)
+    authz: Authorization = field(init=False)
 
     def __post_init__(self) -> None:
         self.projects = ProjectRepository(self.clock)
@@ -64,6 +66,18 @@ class Services:
         # Policies kept in git exist only where gitops repositories are configured.
         stored = StoredPolicies(self.db) if self.settings.gitops.get("repositories") else None
         self.policies = PolicyEngine(policy_settings(self.settings), self.clock, stored)
+        self.authz = Authorization(
+            self.settings,
+            self.db,
+            self.clock,
+            self.applications,
+            lambda: [a.name for a in self.clouddriver.registry.accounts()],
+        )
+
+    @property
+    def access(self) -> Authorization:
+        """Authorization as the engine sees it (engine.ports.AccessControl)."""
+        return self.authz
 
     def close(self) -> None:
         """Stop the queue's listener and release pooled connections."""

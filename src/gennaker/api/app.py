@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from gennaker import __version__
 from gennaker.api.body_limit import BodyLimitMiddleware
@@ -16,6 +16,7 @@ from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
 from gennaker.api.host_guard import HostGuardMiddleware
 from gennaker.api.json_guard import JsonGuardMiddleware
 from gennaker.api.metrics import MetricsCollector
+from gennaker.api.permissions import document_permissions, enforce
 from gennaker.api.routes import ROUTER_MODULES
 from gennaker.api.search import SearchSources, builtin_search_sources
 from gennaker.api.stream_hub import EventHub
@@ -73,5 +74,7 @@ def create_app(services: Services, *, search_sources: SearchSources | None = Non
     app.add_middleware(CorsMiddleware, allowed_origins=services.settings.api.cors.allowed_origins)
     for name in ROUTER_MODULES:
         module = importlib.import_module(name)
-        app.include_router(module.router)
+        # Every route's declared permission is checked before its handler (api/permissions.py).
+        app.include_router(module.router, dependencies=[Depends(enforce)])
+    document_permissions(app)
     return app

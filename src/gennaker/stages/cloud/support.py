@@ -11,7 +11,7 @@ from gennaker.engine.contracts import TaskResult, TaskRun
 from gennaker.errors import InvalidInput
 from gennaker.model.moniker import cluster_name, parse_name
 from gennaker.providers.clouddriver import Clouddriver
-from gennaker.providers.operations import SUCCEEDED, OperationRecord, operation_id
+from gennaker.providers.operations import FAILED, SUCCEEDED, OperationRecord, operation_id
 from gennaker.providers.protocol import SERVER_GROUPS, CloudProvider, OperationRequest
 from gennaker.stages._common import attempt_key, failed
 
@@ -123,6 +123,25 @@ async def submit(
     """Run one provider operation under an id of this stage attempt; (its record, the context to
     merge: ``kato.last.task.id``, ``kato.tasks``, ``deploy.account.name``)."""
     op_id = operation_id(attempt_key(run.execution, run.stage), name, index)
+    # Every cloud mutation passes here: the execution's user (or runAsUser service account) must
+    # hold WRITE on the account before anything is asked of the provider (Fiat's account check).
+    refusal = run.services.access.account_refusal(run.execution.authentication or {}, account)
+    if refusal is not None:
+        now = run.now_ms
+        record = OperationRecord(
+            op_id,
+            provider.id,
+            account,
+            name,
+            run.execution.application,
+            FAILED,
+            dict(description),
+            None,
+            refusal,
+            now,
+            now,
+        )
+        return record, {"deploy.account.name": account}
     request = OperationRequest(op_id, name, description, account, run.execution.application)
     record = await clouddriver(run).operations.submit(provider, request)
     context = {
