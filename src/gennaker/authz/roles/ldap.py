@@ -9,6 +9,7 @@ operation so a hung directory cannot hold a request.
 
 from __future__ import annotations
 
+import math
 import ssl
 from typing import Any
 
@@ -72,7 +73,7 @@ class LdapRoles:
                 self._server(),
                 user=user or None,
                 password=password or None,
-                receive_timeout=self.settings.timeout_seconds,
+                receive_timeout=max(1, math.ceil(self.settings.timeout_seconds)),  # ldap3 needs whole seconds
                 raise_exceptions=False,
                 read_only=True,
                 auto_bind=ldap3.AUTO_BIND_NONE,
@@ -93,7 +94,7 @@ class LdapRoles:
             raise RoleProviderDown(
                 f"LDAP server {self.settings.url} did not answer in time ({exc})"
             ) from None
-        except lx.LDAPException as exc:
+        except (lx.LDAPException, OSError) as exc:
             raise RoleProviderDown(f"LDAP server {self.settings.url} is unreachable: {exc}") from None
 
     def _manager(self) -> Any:

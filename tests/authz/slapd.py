@@ -1,0 +1,148 @@
+"""A real OpenLDAP ``slapd`` (the Debian package) on 127.0.0.1, with its own config and database
+under a temporary directory, for the LDAP role provider's tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SUFFIX = "dc=example,dc=org"
+ADMIN_DN = f"cn=admin,{SUFFIX}"
+ADMIN_PASSWORD = "admin-secret"
+PEOPLE = f"ou=people,{SUFFIX}"
+GROUPS = f"ou=groups,{SUFFIX}"
+SLAPD = shutil.which("slapd") or ("/usr/sbin/slapd" if Path("/usr/sbin/slapd").exists() else None)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Slapd:
+    """A running directory: its URL and how to change it."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    root: Path
+
+    def admin(self) -> object:
+        import ldap3
+
+        return ldap3.Connection(ldap3.Server(self.url), ADMIN_DN, ADMIN_PASSWORD, auto_bind=True)
+
+    def add_user(self, uid: str, password: str) -> str:
+        dn = f"uid={uid},{PEOPLE}"
+        conn = self.admin()
+        conn.add(  # type: ignore[attr-defined]
+            dn,
+            ["inetOrgPerson"],
+            {"cn": uid, "sn": uid, "uid": uid, "userPassword": password},
+        )
+        conn.unbind()  # type: ignore[attr-defined]
+        return dn
+
+    def add_group(self, name: str, members: list[str]) -> None:
+        conn = self.admin()
+        conn.add(  # type: ignore[attr-defined]
+            f"cn={name},{GROUPS}",
+            ["groupOfUniqueNames"],
+            {"cn": name, "uniqueMember": [f"uid={m},{PEOPLE}" for m in members]},
+        )
+        conn.unbind()  # type: ignore[attr-defined]
+
+    def remove_member(self, group: str, member: str) -> None:
+        import ldap3
+
+        conn = self.admin()
+        conn.modify(  # type: ignore[attr-defined]
+            f"cn={group},{GROUPS}", {"uniqueMember": [(ldap3.MODIFY_DELETE, [f"uid={member},{PEOPLE}"])]}
+        )
+        conn.unbind()  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_slapd(root: Path) -> Slapd:
+    """Start slapd with a fresh mdb database (suffix dc=example,dc=org) and ou=people, ou=groups."""
+    if SLAPD is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("slapd is not installed (Debian package slapd; make test installs it)")
+        pytest.skip("slapd is not installed (apt-get install slapd)")
+    data = root / "data"
+    data.mkdir(parents=True)
+    port = _free_port()
+    conf = root / "slapd.conf"
+    conf.write_text(
+        "\n".join(
+            [
+                *(f"include /etc/ldap/schema/{s}.schema" for s in ("core", "cosine", "inetorgperson", "nis")),
+                f"pidfile {root}/slapd.pid",
+                "modulepath /usr/lib/ldap",
+                "moduleload back_mdb",
+                "database mdb",
+                "maxsize 10485760",
+                f'suffix "{SUFFIX}"',
+                f'rootdn "{ADMIN_DN}"',
+                f"rootpw {ADMIN_PASSWORD}",
+                f"directory {data}",
+                "access to attrs=userPassword by self read by anonymous auth by * none",
+                "access to * by * read",
+                "",
+            ]
+        )
+    )
+    url = f"ldap://127.0.0.1:{port}"
+    log = (root / "slapd.log").open("wb")
+    process = subprocess.Popen(
+        [SLAPD, "-f", str(conf), "-h", f"{url}/", "-d", "0"], stdout=log, stderr=subprocess.STDOUT
+    )
+    server = Slapd(url, process, root)
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"slapd exited: {(root / 'slapd.log').read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError("slapd did not listen within 30 s") from None
+            time.sleep(0.05)
+    conn = server.admin()
+    conn.add(SUFFIX, ["dcObject", "organization"], {"dc": "example", "o": "Example"})  # type: ignore[attr-defined]
+    conn.add(PEOPLE, ["organizationalUnit"], {"ou": "people"})  # type: ignore[attr-defined]
+    conn.add(GROUPS, ["organizationalUnit"], {"ou": "groups"})  # type: ignore[attr-defined]
+    conn.unbind()  # type: ignore[attr-defined]
+    return server
+
+
+def ldap_settings(server: Slapd, **extra: object) -> dict[str, object]:
+    """``[authz.ldap]`` for this directory."""
+    return {
+        "url": server.url,
+        "bind_dn": ADMIN_DN,
+        "bind_password": ADMIN_PASSWORD,
+        "user_dn_pattern": f"uid={{0}},{PEOPLE}",
+        "group_search_base": GROUPS,
+        "group_search_filter": "(uniqueMember={0})",
+        "timeout_seconds": 3,
+        **extra,
+    }
