@@ -31,9 +31,11 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 # Debian packages for servers the tests start themselves: a Docker registry (docker triggers),
 # openssl (a self-signed certificate for the SMTP STARTTLS test), Chromium, Prometheus (the canary
 # analysis' metric source), haproxy (the local provider's load balancers) and git (baking images
-# from repositories).
+# from repositories), slapd (the LDAP role provider's directory) and Node.js with panva's
+# oidc-provider (a real OpenID Connect provider for the sign-in tests).
 system-deps:
-	@./scripts/system-deps.sh docker-registry openssl chromium prometheus haproxy git
+	@./scripts/system-deps.sh docker-registry openssl chromium prometheus haproxy git slapd ldap-utils nodejs
+	@npm ci --prefix tests/authz/oidc_provider --no-audit --no-fund --silent
 
 lint:
 	$(BIN)/ruff check src tests bench

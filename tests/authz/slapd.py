@@ -10,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -34,6 +35,7 @@ class Slapd:
     url: str
     process: subprocess.Popen[bytes]
     root: Path
+    log: IO[bytes]
 
     def admin(self) -> object:
         import ldap3
@@ -70,6 +72,7 @@ class Slapd:
         conn.unbind()  # type: ignore[attr-defined]
 
     def stop(self) -> None:
+        self.log.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -113,7 +116,7 @@ def start_slapd(root: Path) -> Slapd:
     process = subprocess.Popen(
         [SLAPD, "-f", str(conf), "-h", f"{url}/", "-d", "0"], stdout=log, stderr=subprocess.STDOUT
     )
-    server = Slapd(url, process, root)
+    server = Slapd(url, process, root, log)
     deadline = time.monotonic() + 30
     while True:
         if process.poll() is not None:
@@ -126,12 +129,20 @@ def start_slapd(root: Path) -> Slapd:
                 server.stop()
                 raise RuntimeError("slapd did not listen within 30 s") from None
             time.sleep(0.05)
+    try:
+        _populate(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _populate(server: Slapd) -> None:
     conn = server.admin()
     conn.add(SUFFIX, ["dcObject", "organization"], {"dc": "example", "o": "Example"})  # type: ignore[attr-defined]
     conn.add(PEOPLE, ["organizationalUnit"], {"ou": "people"})  # type: ignore[attr-defined]
     conn.add(GROUPS, ["organizationalUnit"], {"ou": "groups"})  # type: ignore[attr-defined]
     conn.unbind()  # type: ignore[attr-defined]
-    return server
 
 
 def ldap_settings(server: Slapd, **extra: object) -> dict[str, object]:

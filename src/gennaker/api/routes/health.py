@@ -25,6 +25,8 @@ class Health(BaseModel):
     status: str
     database: str
     queue: dict[str, Any] | None = None
+    #: With authorization on: each role provider's state (details for signed-in callers only).
+    authz: dict[str, Any] | None = None
     error: str | None = None
 
 
@@ -49,7 +51,14 @@ def health(services: ServicesDep, request: Request) -> Any:
         if trusted:
             body["error"] = detail
         return json_response(body, 503)
-    return {"status": "UP", "database": "ok", "queue": {"ready": ready, "inFlight": in_flight}}
+    body = {"status": "UP", "database": "ok", "queue": {"ready": ready, "inFlight": in_flight}}
+    if services.authz.enabled:
+        state = services.authz.health()
+        if not getattr(request.state, "user", None):
+            # Errors name the directory's host: only signed-in callers see them.
+            state["roleProviders"] = {k: {"status": v["status"]} for k, v in state["roleProviders"].items()}
+        body["authz"] = state
+    return body
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

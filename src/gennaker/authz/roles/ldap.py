@@ -43,6 +43,22 @@ def _escape_dn(value: str) -> str:
     return out
 
 
+def _close(conn: Any) -> None:
+    """Unbind and close the socket, whatever state the connection is in."""
+    if conn is None:
+        return
+    try:
+        conn.unbind()
+    except Exception:  # noqa: BLE001 - closing a broken connection must not hide the first error
+        pass
+    sock = getattr(conn, "socket", None)
+    if sock is not None:
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
 class LdapRoles:
     """Group membership from a directory."""
 
@@ -68,6 +84,7 @@ class LdapRoles:
         import ldap3
         from ldap3.core import exceptions as lx
 
+        conn: Any = None
         try:
             conn = ldap3.Connection(
                 self._server(),
@@ -81,20 +98,23 @@ class LdapRoles:
             conn.open()
             if self.settings.start_tls and self.settings.url.startswith("ldap://"):
                 if not conn.start_tls():
+                    _close(conn)
                     raise RoleProviderDown(f"LDAP server {self.settings.url} refused StartTLS: {conn.result}")
             if not conn.bind():
                 result = conn.result or {}
                 description = result.get("description") or "bind refused"
-                conn.unbind()
+                _close(conn)
                 raise LdapSignInFailed(
                     f"LDAP server {self.settings.url} refused the bind as {user!r}: {description}"
                 )
             return conn
         except lx.LDAPSocketReceiveError as exc:
+            _close(conn)
             raise RoleProviderDown(
                 f"LDAP server {self.settings.url} did not answer in time ({exc})"
             ) from None
         except (lx.LDAPException, OSError) as exc:
+            _close(conn)
             raise RoleProviderDown(f"LDAP server {self.settings.url} is unreachable: {exc}") from None
 
     def _manager(self) -> Any:
@@ -161,7 +181,7 @@ class LdapRoles:
         except Exception as exc:  # ldap3 raises its own types mid-operation (a dropped socket)
             raise RoleProviderDown(f"LDAP server {self.settings.url} failed: {exc}") from None
         finally:
-            conn.unbind()
+            _close(conn)
 
     def sign_in(self, user: str, password: str) -> None:
         """Bind as the user; LdapSignInFailed for refused credentials, RoleProviderDown otherwise."""
@@ -174,8 +194,8 @@ class LdapRoles:
             try:
                 found = self._user_dn(manager, user)
             finally:
-                manager.unbind()
+                _close(manager)
             if found is None:
                 raise LdapSignInFailed(f"no LDAP user {user!r}")
             dn = found
-        self._connect(dn, password).unbind()
+        _close(self._connect(dn, password))
