@@ -88,7 +88,9 @@ def make_world(tmp_path: Path) -> Iterator[Callable[..., World]]:
 
     def factory(**extra: Any) -> World:
         services = make_services(
-            f"sqlite:///{tmp_path / 'gennaker.db'}", plugins=(EngineTestPlugin(),), **settings_for(tmp_path, **extra)
+            f"sqlite:///{tmp_path / 'gennaker.db'}",
+            plugins=(EngineTestPlugin(),),
+            **settings_for(tmp_path, **extra),
         )
         world = World(services, SyncClient(create_app(services)))
         made.append(world)
@@ -113,7 +115,11 @@ def seed(world: World) -> dict[str, str]:
             "root",
             "POST",
             "/pipelines",
-            json={"application": name, "name": f"{name}-release", "stages": [{"refId": "1", "type": "noop", "name": "Noop"}]},
+            json={
+                "application": name,
+                "name": f"{name}-release",
+                "stages": [{"refId": "1", "type": "noop", "name": "Noop"}],
+            },
         )
         assert saved.status_code == 200, saved.text
         ids[f"{name}_config"] = saved.json()["id"]

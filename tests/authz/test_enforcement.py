@@ -27,7 +27,12 @@ def test_a_read_only_user_sees_the_application_and_cannot_trigger_it(make_world:
     assert "EXECUTE permission on application 'shop'" in message and "runners" in message
     assert world.execution_count() == before
     assert world.as_("reader", "POST", "/pipelines/v2/shop/shop-release", json={}).status_code == 403
-    assert world.as_("reader", "POST", "/pipelines/start", json={"application": "shop", "name": "x", "stages": []}).status_code == 403
+    assert (
+        world.as_(
+            "reader", "POST", "/pipelines/start", json={"application": "shop", "name": "x", "stages": []}
+        ).status_code
+        == 403
+    )
     assert world.execution_count() == before
     # a runner may
     assert world.as_("runner", "POST", "/pipelines/shop/shop-release", json={}).status_code == 202
@@ -43,7 +48,9 @@ def test_a_user_without_read_sees_the_application_nowhere(make_world: MakeWorld)
     assert world.as_("outsider", "GET", "/applications/shop").status_code == 403
     assert world.as_("outsider", "GET", f"/pipelines/{ids['shop_execution']}").status_code == 403
     assert world.as_("outsider", "GET", "/applications/shop/pipelineConfigs").status_code == 403
-    found = world.as_("outsider", "GET", "/search", params={"q": "s", "allowShortQuery": "true"}).json()[0]["results"]
+    found = world.as_("outsider", "GET", "/search", params={"q": "s", "allowShortQuery": "true"}).json()[0][
+        "results"
+    ]
     assert found and all(r.get("application") != "shop" for r in found)
     listed = world.as_(
         "outsider",
@@ -82,20 +89,34 @@ def test_a_write_user_saves_pipelines_and_a_reader_cannot(make_world: MakeWorld)
     ids = seed(world)
     config = {"application": "shop", "name": "another", "stages": [{"refId": "1", "type": "noop"}]}
     refused = world.as_("reader", "POST", "/pipelines", json=config)
-    assert refused.status_code == 403 and "WRITE permission on application 'shop'" in refused.json()["message"]
+    assert (
+        refused.status_code == 403 and "WRITE permission on application 'shop'" in refused.json()["message"]
+    )
     assert world.as_("root", "GET", "/applications/shop/pipelineConfigs").json()[0]["name"] == "shop-release"
     assert len(world.as_("root", "GET", "/applications/shop/pipelineConfigs").json()) == 1
     saved = world.as_("writer", "POST", "/pipelines", json=config)
     assert saved.status_code == 200, saved.text
     # replacing a config of shop from another application's body is WRITE on shop too
-    hijack = world.as_("outsider", "PUT", f"/pipelines/{ids['shop_config']}", json={"application": "open", "name": "x", "stages": []})
+    hijack = world.as_(
+        "outsider",
+        "PUT",
+        f"/pipelines/{ids['shop_config']}",
+        json={"application": "open", "name": "x", "stages": []},
+    )
     assert hijack.status_code == 403
-    moved = world.as_("outsider", "POST", "/pipelines", json={"id": ids["shop_config"], "application": "open", "name": "x", "stages": []})
+    moved = world.as_(
+        "outsider",
+        "POST",
+        "/pipelines",
+        json={"id": ids["shop_config"], "application": "open", "name": "x", "stages": []},
+    )
     assert moved.status_code == 403
     assert world.as_("root", "GET", f"/pipelineConfigs/{ids['shop_config']}").json()["application"] == "shop"
 
 
-def test_admins_bypass_and_unconfigured_applications_are_open_unless_restricted(make_world: MakeWorld) -> None:
+def test_admins_bypass_and_unconfigured_applications_are_open_unless_restricted(
+    make_world: MakeWorld,
+) -> None:
     world = make_world()
     seed(world)
     assert world.as_("outsider", "POST", "/pipelines/open/open-release", json={}).status_code == 202
@@ -109,7 +130,11 @@ def test_admins_bypass_and_unconfigured_applications_are_open_unless_restricted(
 def test_execute_falls_back_to_read_when_an_application_lists_no_execute(make_world: MakeWorld) -> None:
     world = make_world()
     seed(world)
-    body = {"name": "shop", "email": "shop-team@example.com", "permissions": {"READ": ["viewers"], "WRITE": ["writers"]}}
+    body = {
+        "name": "shop",
+        "email": "shop-team@example.com",
+        "permissions": {"READ": ["viewers"], "WRITE": ["writers"]},
+    }
     assert world.as_("root", "POST", "/applications", json=body).status_code == 200
     assert world.as_("reader", "POST", "/pipelines/shop/shop-release", json={}).status_code == 202
 
@@ -125,7 +150,9 @@ def test_operator_actions_need_execute(make_world: MakeWorld) -> None:
     assert world.as_("runner", "PUT", started + "/cancel").status_code == 202
 
 
-def test_a_permissions_map_with_unknown_actions_or_non_string_roles_is_400_at_the_path(make_world: MakeWorld) -> None:
+def test_a_permissions_map_with_unknown_actions_or_non_string_roles_is_400_at_the_path(
+    make_world: MakeWorld,
+) -> None:
     world = make_world()
     bad = world.as_(
         "root",
@@ -150,7 +177,12 @@ def test_creating_applications_can_be_limited_to_roles(make_world: MakeWorld) ->
     world = make_world(authz={"admin_roles": ["admins"], "create_roles": ["writers"]})
     refused = world.as_("reader", "POST", "/applications", json={"name": "new", "email": "a@example.com"})
     assert refused.status_code == 403 and "CREATE" in refused.json()["message"]
-    assert world.as_("writer", "POST", "/applications", json={"name": "new", "email": "a@example.com"}).status_code == 200
+    assert (
+        world.as_(
+            "writer", "POST", "/applications", json={"name": "new", "email": "a@example.com"}
+        ).status_code
+        == 200
+    )
 
 
 def test_every_refusal_and_every_allowed_change_is_audited(make_world: MakeWorld) -> None:
@@ -178,7 +210,10 @@ def test_with_authentication_off_nothing_is_checked(tmp_path: object) -> None:
     try:
         body = {"name": "shop", "email": "a@example.com", "permissions": SHOP_PERMISSIONS}
         assert client.post("/applications", json=body).status_code == 200
-        client.post("/pipelines", json={"application": "shop", "name": "p", "stages": [{"refId": "1", "type": "noop"}]})
+        client.post(
+            "/pipelines",
+            json={"application": "shop", "name": "p", "stages": [{"refId": "1", "type": "noop"}]},
+        )
         assert client.post("/pipelines/shop/p", json={}).status_code == 202
         assert not services.authz.enabled
     finally:

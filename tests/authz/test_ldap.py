@@ -46,7 +46,9 @@ def _world(make_world: MakeWorld, slapd: Slapd, **ldap: object) -> World:
     )
 
 
-def test_users_sign_in_against_the_directory_and_get_its_groups_as_roles(make_world: MakeWorld, slapd: Slapd) -> None:
+def test_users_sign_in_against_the_directory_and_get_its_groups_as_roles(
+    make_world: MakeWorld, slapd: Slapd
+) -> None:
     world = _world(make_world, slapd)
     seed(world)
     me = world.client.get("/auth/user", headers=_basic("alice", "alice-pw"))
@@ -70,8 +72,16 @@ def test_a_refused_bind_fails_sign_in_clearly(make_world: MakeWorld, slapd: Slap
     assert "gennaker_session" in ok.headers.get("set-cookie", "")
 
 
-def test_a_manager_bind_that_is_refused_is_a_clear_sign_in_failure(make_world: MakeWorld, slapd: Slapd) -> None:
-    world = _world(make_world, slapd, bind_password="wrong", user_dn_pattern="", user_search_base="ou=people,dc=example,dc=org")
+def test_a_manager_bind_that_is_refused_is_a_clear_sign_in_failure(
+    make_world: MakeWorld, slapd: Slapd
+) -> None:
+    world = _world(
+        make_world,
+        slapd,
+        bind_password="wrong",
+        user_dn_pattern="",
+        user_search_base="ou=people,dc=example,dc=org",
+    )
     response = world.client.get("/auth/user", headers=_basic("alice", "alice-pw"))
     assert response.status_code == 401
     assert "sign-in through LDAP is not possible now" in response.json()["message"]

@@ -60,7 +60,12 @@ def provider() -> Iterator[Provider]:
     }
     assert node is not None
     process = subprocess.Popen(
-        [node, "server.js"], cwd=PROVIDER_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [node, "server.js"],
+        cwd=PROVIDER_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert process.stdout is not None
     lines = []
@@ -124,7 +129,9 @@ def _world(make_world: MakeWorld, provider: Provider) -> World:
     )
 
 
-def test_sign_in_with_the_code_flow_and_pkce_brings_roles_from_the_claim(make_world: MakeWorld, provider: Provider) -> None:
+def test_sign_in_with_the_code_flow_and_pkce_brings_roles_from_the_claim(
+    make_world: MakeWorld, provider: Provider
+) -> None:
     world = _world(make_world, provider)
     seed(world)
     begin = world.client.get("/login/oidc", params={"next": "/auth/user"})

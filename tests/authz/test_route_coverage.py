@@ -99,7 +99,15 @@ def test_no_route_leaks_or_changes_a_restricted_application_for_a_user_without_i
         "root",
         "POST",
         "/tasks",
-        json={"application": "shop", "job": [{"type": "updateApplication", "application": {"name": "shop", "description": "shop-secret-description"}}]},
+        json={
+            "application": "shop",
+            "job": [
+                {
+                    "type": "updateApplication",
+                    "application": {"name": "shop", "description": "shop-secret-description"},
+                }
+            ],
+        },
     ).json()["ref"]
     run_until_idle(world.services)
     execution = world.as_("root", "GET", ref).json()
@@ -158,7 +166,13 @@ def test_no_route_leaks_or_changes_a_restricted_application_for_a_user_without_i
             received = b""
             headers = {**basic("outsider"), "Last-Event-ID": "0"}
             try:
-                with httpx.stream("GET", url, headers=headers, params={"application": "shop"}, timeout=httpx.Timeout(10, read=2)) as response:
+                with httpx.stream(
+                    "GET",
+                    url,
+                    headers=headers,
+                    params={"application": "shop"},
+                    timeout=httpx.Timeout(10, read=2),
+                ) as response:
                     for chunk in response.iter_bytes():
                         received += chunk
             except httpx.ReadTimeout:

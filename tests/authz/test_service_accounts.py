@@ -18,7 +18,12 @@ T0 = int(datetime(2024, 1, 1, 10, 0, 30, tzinfo=UTC).timestamp() * 1000)
 
 
 def _cron(run_as: str | None) -> dict[str, object]:
-    trigger: dict[str, object] = {"type": "cron", "enabled": True, "cronExpression": "0 * * * * ?", "cronTimeZone": "UTC"}
+    trigger: dict[str, object] = {
+        "type": "cron",
+        "enabled": True,
+        "cronExpression": "0 * * * * ?",
+        "cronTimeZone": "UTC",
+    }
     if run_as:
         trigger["runAsUser"] = run_as
     return trigger
@@ -29,7 +34,12 @@ def _save(world: World, run_as: str | None, user: str = "root") -> dict[str, obj
         user,
         "POST",
         "/pipelines",
-        json={"application": "shop", "name": f"nightly-{run_as}", "stages": [{"refId": "1", "type": "noop"}], "triggers": [_cron(run_as)]},
+        json={
+            "application": "shop",
+            "name": f"nightly-{run_as}",
+            "stages": [{"refId": "1", "type": "noop"}],
+            "triggers": [_cron(run_as)],
+        },
     )
     assert response.status_code == 200, response.text
     saved: dict[str, object] = response.json()
@@ -45,7 +55,9 @@ def _tick(world: World) -> None:
     run_once_sync(world.services)
 
 
-def test_a_cron_trigger_whose_service_account_lacks_execute_does_not_start_and_says_why(make_world: MakeWorld) -> None:
+def test_a_cron_trigger_whose_service_account_lacks_execute_does_not_start_and_says_why(
+    make_world: MakeWorld,
+) -> None:
     world = make_world()
     seed(world)
     weak = _save(world, "weak-bot")
@@ -72,7 +84,12 @@ def test_an_open_application_runs_automated_triggers_without_a_service_account(m
         "outsider",
         "POST",
         "/pipelines",
-        json={"application": "open", "name": "nightly", "stages": [{"refId": "1", "type": "noop"}], "triggers": [_cron(None)]},
+        json={
+            "application": "open",
+            "name": "nightly",
+            "stages": [{"refId": "1", "type": "noop"}],
+            "triggers": [_cron(None)],
+        },
     )
     assert response.status_code == 200
     _tick(world)
@@ -89,11 +106,29 @@ def test_saving_a_trigger_with_a_service_account_needs_every_role_of_it(make_wor
         json={"application": "shop", "name": "n", "stages": [], "triggers": [_cron("ci-bot")]},
     )
     assert refused.status_code == 403
-    assert "service account 'ci-bot'" in refused.json()["message"] and "missing runners" in refused.json()["message"]
-    assert [c["name"] for c in world.as_("root", "GET", "/applications/shop/pipelineConfigs").json()] == ["shop-release"]
-    unknown = world.as_("root", "POST", "/pipelines", json={"application": "shop", "name": "n", "stages": [], "triggers": [_cron("ghost")]})
+    assert (
+        "service account 'ci-bot'" in refused.json()["message"]
+        and "missing runners" in refused.json()["message"]
+    )
+    assert [c["name"] for c in world.as_("root", "GET", "/applications/shop/pipelineConfigs").json()] == [
+        "shop-release"
+    ]
+    unknown = world.as_(
+        "root",
+        "POST",
+        "/pipelines",
+        json={"application": "shop", "name": "n", "stages": [], "triggers": [_cron("ghost")]},
+    )
     assert unknown.status_code == 403 and "no such service account" in unknown.json()["message"]
-    assert world.as_("writer", "POST", "/pipelines", json={"application": "shop", "name": "n", "stages": [], "triggers": [_cron("weak-bot")]}).status_code == 200
+    assert (
+        world.as_(
+            "writer",
+            "POST",
+            "/pipelines",
+            json={"application": "shop", "name": "n", "stages": [], "triggers": [_cron("weak-bot")]},
+        ).status_code
+        == 200
+    )
 
 
 def test_allowed_accounts_are_the_accounts_the_user_may_write(make_world: MakeWorld) -> None:

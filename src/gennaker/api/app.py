@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,6 +30,21 @@ executions and operator actions, ad-hoc tasks, live updates (Server-Sent Events)
 Errors are `{timestamp, status, error, message}` (plus `errors: [{path, message}]` for validation)."""
 
 
+log = logging.getLogger(__name__)
+
+
+async def _refresh_roles(services: Services) -> None:
+    """Fiat's role sync: refresh cached roles in the background, every half TTL, so requests
+    rarely wait on a role provider."""
+    interval = services.authz.settings.role_cache_ttl_seconds / 2
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(services.authz.cache.refresh_due)
+        except Exception:  # a provider's failure is recorded by the cache; keep syncing
+            log.exception("refreshing cached roles failed")
+
+
 def create_app(services: Services, *, search_sources: SearchSources | None = None) -> FastAPI:
     """The API over ``services``; every module in ROUTER_MODULES contributes its ``router``.
     ``search_sources`` answer ``GET /search`` (default: applications, projects, pipelines and what
@@ -40,9 +57,12 @@ def create_app(services: Services, *, search_sources: SearchSources | None = Non
         # than the pool has connections only queue on the pool (and fight over the GIL).
         pool_size = getattr(services.db.engine.pool, "size", lambda: 5)()
         anyio.to_thread.current_default_thread_limiter().total_tokens = int(pool_size) + 2
+        refresher = asyncio.create_task(_refresh_roles(services)) if services.authz.enabled else None
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.cancel()
             hub.close()
 
     app = FastAPI(

@@ -49,7 +49,7 @@ def _close(conn: Any) -> None:
         return
     try:
         conn.unbind()
-    except Exception:  # noqa: BLE001 - closing a broken connection must not hide the first error
+    except Exception:
         pass
     sock = getattr(conn, "socket", None)
     if sock is not None:
