@@ -18,7 +18,8 @@ from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
 from gennaker.api.host_guard import HostGuardMiddleware
 from gennaker.api.json_guard import JsonGuardMiddleware
 from gennaker.api.metrics import MetricsCollector
-from gennaker.api.permissions import document_permissions, enforce
+from gennaker.api.permissions import enforce
+from gennaker.api.route_permissions import document_permissions
 from gennaker.api.routes import ROUTER_MODULES
 from gennaker.api.search import SearchSources, builtin_search_sources
 from gennaker.api.stream_hub import EventHub
