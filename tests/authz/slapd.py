@@ -82,8 +82,72 @@ class Slapd:
                 self.process.wait()
 
 
-def start_slapd(root: Path) -> Slapd:
-    """Start slapd with a fresh mdb database (suffix dc=example,dc=org) and ou=people, ou=groups."""
+def make_certificates(root: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1 signed by it (openssl): (ca, cert, key)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    assert openssl is not None
+    root.mkdir(parents=True, exist_ok=True)
+    ca_key, ca, key, csr, cert = (
+        root / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem")
+    )
+    ext = root / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True)
+
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+        "-subj",
+        "/CN=127.0.0.1",
+    )
+    run(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+    )
+    return ca, cert, key
+
+
+def start_slapd(root: Path, *, tls: tuple[Path, Path, Path] | None = None) -> Slapd:
+    """Start slapd with a fresh mdb database (suffix dc=example,dc=org) and ou=people, ou=groups;
+    with ``tls`` (ca, cert, key) it offers StartTLS."""
     if SLAPD is None:
         if os.environ.get("CI") == "true":
             pytest.fail("slapd is not installed (Debian package slapd; make test installs it)")
@@ -97,6 +161,15 @@ def start_slapd(root: Path) -> Slapd:
             [
                 *(f"include /etc/ldap/schema/{s}.schema" for s in ("core", "cosine", "inetorgperson", "nis")),
                 f"pidfile {root}/slapd.pid",
+                *(
+                    [
+                        f"TLSCACertificateFile {tls[0]}",
+                        f"TLSCertificateFile {tls[1]}",
+                        f"TLSCertificateKeyFile {tls[2]}",
+                    ]
+                    if tls
+                    else []
+                ),
                 "modulepath /usr/lib/ldap",
                 "moduleload back_mdb",
                 "database mdb",

@@ -6,6 +6,7 @@ with a clear message and breaks nothing else, and /health says when last known r
 from __future__ import annotations
 
 import base64
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from gennaker.clock import FrozenClock
 from tests.authz.conftest import World, seed
-from tests.authz.slapd import Slapd, ldap_settings, start_slapd
+from tests.authz.slapd import Slapd, ldap_settings, make_certificates, start_slapd
 
 MakeWorld = Callable[..., World]
 
@@ -133,3 +134,51 @@ def test_a_directory_that_is_down_keeps_last_known_roles_for_a_bounded_time_and_
     assert world.client.get("/auth/user", headers=headers).status_code in (200, 401)
     assert world.services.authz.principal("alice") is not None
     assert world.services.authz.principal("alice").roles == frozenset()  # type: ignore[union-attr]
+
+
+def test_start_tls_verifies_the_directory_against_the_configured_ca(
+    make_world: MakeWorld, tmp_path: Path
+) -> None:
+    ca, cert, key = make_certificates(tmp_path / "tls")
+    server = start_slapd(tmp_path / "tls-slapd", tls=(ca, cert, key))
+    try:
+        server.add_user("alice", "alice-pw")
+        server.add_user("bob", "bob-pw")
+        server.add_group("viewers", ["alice", "bob"])
+        trusted = _world(make_world, server, start_tls=True, ca_file=str(ca))
+        me = trusted.client.get("/auth/user", headers=_basic("alice", "alice-pw"))
+        assert me.status_code == 200, me.text
+        assert me.json()["roles"] == ["viewers"]
+        other_ca, _, _ = make_certificates(tmp_path / "other")
+        untrusted = _world(make_world, server, start_tls=True, ca_file=str(other_ca))
+        refused = untrusted.client.get("/auth/user", headers=_basic("bob", "bob-pw"))
+        assert refused.status_code == 401
+        assert "sign-in through LDAP is not possible now" in refused.json()["message"]
+    finally:
+        server.stop()
+
+
+def test_a_directory_that_never_answers_times_out_into_a_clear_sign_in_failure(make_world: MakeWorld) -> None:
+    """A TCP listener that accepts and never speaks LDAP (a hung directory)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    try:
+        world = make_world(
+            authz={
+                "ldap": {
+                    "url": f"ldap://127.0.0.1:{port}",
+                    "user_dn_pattern": "uid={0},ou=people,dc=example,dc=org",
+                    "group_search_base": "ou=groups,dc=example,dc=org",
+                    "timeout_seconds": 1,
+                }
+            }
+        )
+        response = world.client.get("/auth/user", headers=_basic("alice", "alice-pw"))
+        assert response.status_code == 401
+        message = response.json()["message"]
+        assert "sign-in through LDAP is not possible now" in message
+        assert world.as_("reader", "GET", "/auth/user").status_code == 200
+    finally:
+        listener.close()
