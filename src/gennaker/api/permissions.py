@@ -55,6 +55,14 @@ def check(
     """Apply a rule to a request (Forbidden when refused; audited)."""
     authz = services.authz
     audit_allowed = method not in SAFE_METHODS
+    if rule.kind in ("signed_in", "filtered") and audit_allowed:
+        # A change open to every signed-in user (a project, a template) is still recorded.
+        authz.require(
+            who,
+            lambda p: Decision(True, Action.WRITE, "shared", label, "open to every signed-in user"),
+            request=label,
+        )
+        return
     if rule.kind in ("public", "signed_in", "filtered", "body"):
         return  # nothing to decide here (a body rule is checked by its handler)
     if rule.kind == "admin":
