@@ -223,7 +223,12 @@ def test_with_authentication_off_nothing_is_checked(tmp_path: object) -> None:
 
 def test_changes_open_to_every_signed_in_user_are_audited_too(make_world: MakeWorld) -> None:
     world = make_world()
-    created = world.as_("outsider", "POST", "/projects", json={"name": "platform", "email": "p@example.com", "config": {}})
+    created = world.as_(
+        "outsider", "POST", "/projects", json={"name": "platform", "email": "p@example.com", "config": {}}
+    )
     assert created.status_code == 200, created.text
     events = world.as_("root", "GET", "/events", params={"type": "authz"}).json()
-    assert any(e["user"] == "outsider" and e["request"] == "POST /projects" and e["decision"] == "allowed" for e in events)
+    assert any(
+        e["user"] == "outsider" and e["request"] == "POST /projects" and e["decision"] == "allowed"
+        for e in events
+    )
