@@ -171,3 +171,10 @@ def test_a_callback_with_a_forged_state_or_code_is_refused(make_world: MakeWorld
     bad_code = world.client.get("/login/oidc/callback", params={"code": "made-up", "state": state.group(1)})
     assert bad_code.status_code == 401 and "token endpoint refused the code" in bad_code.json()["message"]
     assert world.client.get("/auth/user").status_code == 401
+
+
+def test_the_ui_login_page_offers_the_provider(make_world: MakeWorld, provider: Provider) -> None:
+    world = _world(make_world, provider)
+    page = world.client.get("/ui/login", params={"next": "/ui/applications/shop/executions"})
+    assert 'href="/login/oidc?next=/ui/applications/shop/executions"' in page.text
+    assert "/login/oidc" not in make_world().client.get("/ui/login").text

@@ -122,6 +122,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         user=getattr(request.state, "user", None),
         auth_enabled=services.settings.auth.enabled,
         can=_permission_check(request),
+        oidc_enabled=services.authz.oidc is not None,
         now_ms=services.clock.now_ms(),
         **context,
     )
