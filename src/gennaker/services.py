@@ -115,6 +115,22 @@ def build_services(
     for provider in providers:  # stages that name it pass the save-time availability check
         registry.add_cloud_provider(provider.id)
     cache = InfrastructureCache(db, clock)
+    try:
+        return _services(settings, clock, db, registry, manager, providers, cache)
+    except BaseException:
+        db.dispose()  # invalid [authz] settings (ConfigError) must not leave connections open
+        raise
+
+
+def _services(
+    settings: Settings,
+    clock: Clock,
+    db: Database,
+    registry: Registry,
+    manager: pluggy.PluginManager,
+    providers: ProviderRegistry,
+    cache: InfrastructureCache,
+) -> Services:
     return Services(
         settings=settings,
         clock=clock,
