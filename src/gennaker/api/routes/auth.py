@@ -17,7 +17,7 @@ from gennaker.api.permissions import principal_of
 from gennaker.api.responses import json_response
 from gennaker.authn.middleware import SESSION_COOKIE
 from gennaker.authn.signin import check_password, end_session, start_session
-from gennaker.authz.model import ACCOUNT_ACTIONS, APPLICATION_ACTIONS, Action, Principal
+from gennaker.authz.model import ACCOUNT_ACTIONS, APPLICATION_ACTIONS, Principal
 from gennaker.authz.oidc import OidcError, Pending
 from gennaker.errors import Forbidden, InvalidInput, NotFound
 from gennaker.services import Services
@@ -245,6 +245,3 @@ def oidc_callback(
     response = _session_response(request, secret, RedirectResponse(pending.next, status_code=303))
     response.delete_cookie(OIDC_COOKIE, path="/login/oidc")
     return response
-
-
-__all__ = ["Action", "router"]
