@@ -86,9 +86,9 @@ def settings_for(tmp_path: Path, **extra: Any) -> dict[str, Any]:
 def make_world(tmp_path: Path) -> Iterator[Callable[..., World]]:
     made: list[World] = []
 
-    def factory(**extra: Any) -> World:
+    def factory(database_url: str | None = None, **extra: Any) -> World:
         services = make_services(
-            f"sqlite:///{tmp_path / 'gennaker.db'}",
+            database_url or f"sqlite:///{tmp_path / 'gennaker.db'}",
             plugins=(EngineTestPlugin(),),
             **settings_for(tmp_path, **extra),
         )

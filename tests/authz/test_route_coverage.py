@@ -77,9 +77,9 @@ def _fill(path: str, values: dict[str, str]) -> str:
 
 
 def test_no_route_leaks_or_changes_a_restricted_application_for_a_user_without_its_roles(
-    make_world: MakeWorld,
+    make_world: MakeWorld, database_url: str
 ) -> None:
-    world = make_world()
+    world = make_world(database_url)
     ids = seed(world)
     world.as_(
         "root",
