@@ -31,9 +31,12 @@ $(STAMP): $(VENV)/bin/python requirements.lock pyproject.toml
 # Debian packages for servers the tests start themselves: a Docker registry (docker triggers),
 # openssl (a self-signed certificate for the SMTP STARTTLS test), Chromium, Prometheus (the canary
 # analysis' metric source), haproxy (the local provider's load balancers), git (baking images
-# from repositories) and etcd-server (the store of the real Kubernetes control plane in ../shared/kube).
+# from repositories), etcd-server (the store of the real Kubernetes control plane in
+# ../shared/kube), slapd (the LDAP role provider's directory) and Node.js with panva's
+# oidc-provider (a real OpenID Connect provider for the sign-in tests).
 system-deps:
-	@./scripts/system-deps.sh docker-registry openssl chromium prometheus haproxy git etcd-server xz-utils
+	@./scripts/system-deps.sh docker-registry openssl chromium prometheus haproxy git etcd-server xz-utils slapd ldap-utils nodejs
+	@npm ci --prefix tests/authz/oidc_provider --no-audit --no-fund --silent
 
 lint:
 	$(BIN)/ruff check src tests bench

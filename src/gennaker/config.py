@@ -80,7 +80,15 @@ class LocalUser(_Section):
     name: str
     #: ``pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>``, made by ``gennaker user add``.
     password_hash: str
+    #: Roles (Fiat's groups) this user holds; gennaker.authz evaluates permissions against them.
     roles: tuple[str, ...] = ()
+
+
+class ServiceAccountConfig(_Section):
+    """An identity automated triggers run as (a trigger's ``runAsUser``), holding ``member_of`` roles."""
+
+    name: str
+    member_of: tuple[str, ...] = ()
 
 
 class AuthSettings(_Section):
@@ -88,6 +96,7 @@ class AuthSettings(_Section):
 
     enabled: bool = False
     users: tuple[LocalUser, ...] = ()
+    service_accounts: tuple[ServiceAccountConfig, ...] = ()
     #: With auth on, also require credentials on incoming webhooks (``POST /webhooks/...``), which
     #: are otherwise open as in Spinnaker's Gate and protected by git secrets and constraints.
     webhooks_require_auth: bool = False
@@ -249,6 +258,8 @@ class Settings(_Section):
     #: Artifact accounts (``[[artifacts.http.accounts]]``, ``[[artifacts.gitrepo.accounts]]``),
     #: validated by gennaker.artifacts.settings.
     artifacts: Mapping[str, Any] = Field(default_factory=dict)
+    #: Authorization: admin roles, LDAP and OpenID Connect role providers (gennaker.authz.settings).
+    authz: Mapping[str, Any] = Field(default_factory=dict)
 
 
 _ENV_ALIASES: dict[str, tuple[str, ...]] = {

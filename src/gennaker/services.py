@@ -8,6 +8,7 @@ import pluggy
 
 from gennaker.artifacts import ArtifactAccounts
 from gennaker.artifacts.settings import artifact_settings
+from gennaker.authz.service import Authorization
 from gennaker.clock import Clock, SystemClock
 from gennaker.config import Settings
 from gennaker.db import Database
@@ -58,6 +59,7 @@ class Services:
     projects: ProjectRepository = field(init=False)
     app_notifications: ApplicationNotificationRepository = field(init=False)
     artifacts: ArtifactAccounts = field(init=False)
+    authz: Authorization = field(init=False)
 
     def __post_init__(self) -> None:
         self.projects = ProjectRepository(self.clock)
@@ -69,6 +71,18 @@ class Services:
         # Policies kept in git exist only where gitops repositories are configured.
         stored = StoredPolicies(self.db) if self.settings.gitops.get("repositories") else None
         self.policies = PolicyEngine(policy_settings(self.settings), self.clock, stored)
+        self.authz = Authorization(
+            self.settings,
+            self.db,
+            self.clock,
+            self.applications,
+            lambda: [a.name for a in self.clouddriver.registry.accounts()],
+        )
+
+    @property
+    def access(self) -> Authorization:
+        """Authorization as the engine sees it (engine.ports.AccessControl)."""
+        return self.authz
 
     def cloud_port(self) -> HasCloudDriver:
         """These services as the cloud stages' port (mypy checks that they provide it)."""
@@ -111,6 +125,22 @@ def build_services(
     for provider in providers:  # stages that name it pass the save-time availability check
         registry.add_cloud_provider(provider.id)
     cache = InfrastructureCache(db, clock)
+    try:
+        return _services(settings, clock, db, registry, manager, providers, cache)
+    except BaseException:
+        db.dispose()  # invalid [authz] settings (ConfigError) must not leave connections open
+        raise
+
+
+def _services(
+    settings: Settings,
+    clock: Clock,
+    db: Database,
+    registry: Registry,
+    manager: pluggy.PluginManager,
+    providers: ProviderRegistry,
+    cache: InfrastructureCache,
+) -> Services:
     return Services(
         settings=settings,
         clock=clock,

@@ -301,7 +301,7 @@ def run_admin_jobs(
         build_time=now,
         start_time=now,
         origin="api",
-        authentication={"user": who, "allowedAccounts": []},
+        authentication={"user": who, "allowedAccounts": services.authz.allowed_accounts(user)},
         trigger=with_trigger_defaults({"type": "manual"}, user=who),
     )
     for index, job in enumerate(jobs):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from gennaker import __version__
 from gennaker.api.body_limit import BodyLimitMiddleware
@@ -16,6 +18,8 @@ from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
 from gennaker.api.host_guard import HostGuardMiddleware
 from gennaker.api.json_guard import JsonGuardMiddleware
 from gennaker.api.metrics import MetricsCollector
+from gennaker.api.permissions import enforce
+from gennaker.api.route_permissions import document_permissions
 from gennaker.api.routes import ROUTER_MODULES
 from gennaker.api.search import SearchSources, builtin_search_sources
 from gennaker.api.stream_hub import EventHub
@@ -25,6 +29,21 @@ from gennaker.services import Services
 DESCRIPTION = """Gate-compatible REST API of Gennaker: applications, pipeline configs and templates,
 executions and operator actions, ad-hoc tasks, live updates (Server-Sent Events), health and metrics.
 Errors are `{timestamp, status, error, message}` (plus `errors: [{path, message}]` for validation)."""
+
+
+log = logging.getLogger(__name__)
+
+
+async def _refresh_roles(services: Services) -> None:
+    """Fiat's role sync: refresh cached roles in the background, every half TTL, so requests
+    rarely wait on a role provider."""
+    interval = services.authz.settings.role_cache_ttl_seconds / 2
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(services.authz.cache.refresh_due)
+        except Exception:  # a provider's failure is recorded by the cache; keep syncing
+            log.exception("refreshing cached roles failed")
 
 
 def create_app(services: Services, *, search_sources: SearchSources | None = None) -> FastAPI:
@@ -39,9 +58,12 @@ def create_app(services: Services, *, search_sources: SearchSources | None = Non
         # than the pool has connections only queue on the pool (and fight over the GIL).
         pool_size = getattr(services.db.engine.pool, "size", lambda: 5)()
         anyio.to_thread.current_default_thread_limiter().total_tokens = int(pool_size) + 2
+        refresher = asyncio.create_task(_refresh_roles(services)) if services.authz.enabled else None
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.cancel()
             hub.close()
 
     app = FastAPI(
@@ -73,5 +95,7 @@ def create_app(services: Services, *, search_sources: SearchSources | None = Non
     app.add_middleware(CorsMiddleware, allowed_origins=services.settings.api.cors.allowed_origins)
     for name in ROUTER_MODULES:
         module = importlib.import_module(name)
-        app.include_router(module.router)
+        # Every route's declared permission is checked before its handler (api/permissions.py).
+        app.include_router(module.router, dependencies=[Depends(enforce)])
+    document_permissions(app)
     return app

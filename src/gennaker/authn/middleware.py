@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gennaker.api.errors import error_response
 from gennaker.authn.passwords import DEFAULT_ITERATIONS, BadHash, parse_hash, verify_password
+from gennaker.authn.signin import SignInUnavailable, ldap_verify
 from gennaker.authn.throttle import FailureThrottle
 from gennaker.authn.tokens import ApiToken, TokenRepository
 
@@ -42,7 +43,9 @@ log = logging.getLogger(__name__)
 
 #: Paths anyone may call (load balancers and probes do not carry credentials; the login page and
 #: its style sheet must load before signing in).
-PUBLIC_PATHS = frozenset({"/health", "/ui/login"})
+PUBLIC_PATHS = frozenset(
+    {"/health", "/ui/login", "/login", "/auth/loggedOut", "/login/oidc", "/login/oidc/callback"}
+)
 PUBLIC_PREFIXES = ("/ui/static/",)
 #: The web UI's session: an API token in an HttpOnly, SameSite=Strict cookie.
 SESSION_COOKIE = "gennaker_session"
@@ -101,6 +104,8 @@ class AuthMiddleware:
         self.per_user = auth.login_failures_per_user
         self.per_address = auth.login_failures_per_address
         self._hash_limiter: anyio.CapacityLimiter | None = None
+        ldap = services.authz.ldap
+        self.ldap_sign_in = ldap is not None and ldap.settings.authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.enabled:
@@ -173,7 +178,10 @@ class AuthMiddleware:
                 return None, "the API token is unknown or revoked"
             return token.user, ""
         if scheme.lower() == "basic" and value:
-            user = await self._basic(value, address)
+            try:
+                user = await self._basic(value, address)
+            except SignInUnavailable as exc:
+                return None, str(exc)
             if user is None:
                 return None, "wrong user name or password"
             return user, ""
@@ -198,6 +206,20 @@ class AuthMiddleware:
             return None
         self._check_throttle(name, address)
         stored = self.users.get(name)
+        if stored is None and self.ldap_sign_in:
+            # Not a local user: the directory checks the password (SignInUnavailable when it is down).
+            if self._hash_limiter is None:
+                self._hash_limiter = anyio.CapacityLimiter(_HASH_THREADS)
+            accepted = await anyio.to_thread.run_sync(
+                ldap_verify, self.services, name, password, limiter=self._hash_limiter
+            )
+            if not accepted:
+                self.throttle.record(f"user:{name}")
+                if address:
+                    self.throttle.record(f"address:{address}")
+                return None
+            self._remember(key, name, now)
+            return name
         # An unknown name costs the same hash as a known one: timing must not tell them apart.
         encoded = stored if stored is not None else self._dummy
         if self._hash_limiter is None:
@@ -210,11 +232,14 @@ class AuthMiddleware:
             if address:
                 self.throttle.record(f"address:{address}")
             return None
+        self._remember(key, name, now)
+        return name
+
+    def _remember(self, key: str, name: str, now: float) -> None:
         self._basic_ok[key] = (name, now + _CACHE_SECONDS)
         self._basic_ok.move_to_end(key)
         while len(self._basic_ok) > _CACHE_SIZE:
             self._basic_ok.popitem(last=False)
-        return name
 
     def _check_throttle(self, name: str, address: str) -> None:
         wait = self.throttle.retry_after(f"user:{name}", self.per_user)

@@ -10,6 +10,7 @@ from gennaker import __version__
 from gennaker.cli import (
     admin,
     applications,
+    authz,
     canary,
     executions,
     gitops,
@@ -77,6 +78,7 @@ def build_app() -> typer.Typer:
     app.add_typer(canary.app, name="canary")
     app.add_typer(admin.token_app, name="token")
     app.add_typer(admin.user_app, name="user")
+    app.add_typer(authz.app, name="authz")
     infrastructure.register(app)
     return app
 

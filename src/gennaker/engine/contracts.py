@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from gennaker.clock import Clock
     from gennaker.config import Settings
     from gennaker.db import Database
-    from gennaker.engine.ports import Evaluator, ExecutionControl, PipelineStarter, PolicyGate
+    from gennaker.engine.ports import (
+        AccessControl,
+        Evaluator,
+        ExecutionControl,
+        PipelineStarter,
+        PolicyGate,
+    )
     from gennaker.queue.base import Queue
     from gennaker.store.executions import ExecutionRepository
     from gennaker.store.pipelines import PipelineConfigRepository
@@ -283,3 +289,5 @@ class EngineServices(Protocol):
     def operations(self) -> ExecutionControl: ...
     @property
     def policies(self) -> PolicyGate: ...
+    @property
+    def access(self) -> AccessControl: ...

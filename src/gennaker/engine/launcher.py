@@ -156,7 +156,10 @@ class Launcher:
             max_concurrent_executions=_int(evaluated.get("maxConcurrentExecutions")),
             keep_waiting_pipelines=evaluated.get("keepWaitingPipelines") is True,
             origin=origin,
-            authentication={"user": trig["user"], "allowedAccounts": []},
+            authentication={
+                "user": trig["user"],
+                "allowedAccounts": self.services.access.allowed_accounts(trig["user"]),
+            },
             trigger=trig,
             notifications=list(evaluated.get("notifications") or []),
             spel_evaluator=evaluated.get("spelEvaluator"),
@@ -232,7 +235,10 @@ class Launcher:
             description=description,
             build_time=now,
             origin=origin,
-            authentication={"user": user or ANONYMOUS, "allowedAccounts": []},
+            authentication={
+                "user": user or ANONYMOUS,
+                "allowedAccounts": self.services.access.allowed_accounts(user),
+            },
             trigger=with_trigger_defaults({"type": "manual"}, user=user),
         )
         for index, job in enumerate(jobs):

@@ -159,7 +159,7 @@ class Operations:
             stage.context.update(dict(patch))
             stage.last_modified = {
                 "user": user or "anonymous",
-                "allowedAccounts": [],
+                "allowedAccounts": self.services.access.allowed_accounts(user),
                 "lastModifiedTime": self.services.clock.now_ms(),
             }
             self.services.executions.save(conn, execution)

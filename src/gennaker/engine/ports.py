@@ -175,3 +175,15 @@ class PolicyGate(Protocol):
     def check_stage(self, execution: Execution, stage: Stage) -> PolicyDecision:
         """The decision for a stage about to start (its context already evaluated)."""
         ...
+
+
+class AccessControl(Protocol):
+    """Authorization as the engine and the stages need it (``gennaker.authz.service.Authorization``)."""
+
+    def allowed_accounts(self, user: str | None) -> list[str]:
+        """Accounts the user may WRITE (an execution's ``authentication.allowedAccounts``)."""
+        ...
+
+    def account_refusal(self, authentication: Mapping[str, Any], account: str) -> str | None:
+        """Why the execution's user or service account may not WRITE ``account``; None when it may."""
+        ...

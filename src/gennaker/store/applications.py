@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from gennaker.clock import Clock
 from gennaker.errors import Conflict, FieldError, InvalidInput, NotFound
+from gennaker.model.permissions import parse_permissions
 from gennaker.store import json as jsonlib
 from gennaker.store.pipelines import encode_document
 from gennaker.store.schema import applications as app_t
@@ -193,6 +194,12 @@ class ApplicationRepository:
             errors.append(
                 FieldError("$.cloudProviders", "must be a comma-separated string or a list of strings")
             )
+        if "permissions" in application:
+            # Front50's permissions field: kept as given, but only known actions and role names.
+            try:
+                parse_permissions(application["permissions"])
+            except InvalidInput as exc:
+                errors.extend(exc.errors)
         if errors:
             raise InvalidInput("", errors)
         body = dict(application)

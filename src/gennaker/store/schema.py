@@ -501,3 +501,14 @@ local_load_balancers = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
+
+# -- Fiat: roles that a sign-in brought (an OpenID Connect roles claim), per user and source --
+
+user_roles = sa.Table(
+    "user_roles",
+    metadata,
+    sa.Column("user", sa.String(255), primary_key=True),
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("roles", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)

@@ -185,6 +185,14 @@ def start(
     config = candidate.config
     config_id = candidate.config_id
     trigger_info = _trigger_summary(candidate, trigger, source)
+    # An automated trigger runs as its runAsUser service account, which must hold EXECUTE on the
+    # application (Fiat); refused, it starts nothing and says why.
+    refusal = services.authz.trigger_refusal(_application(config) or "", trigger)
+    if refusal is not None:
+        reject(services, candidate, trigger, source=source, reason=refusal)
+        return StartResult(config_id, error=refusal)
+    if services.authz.enabled and trigger.get("runAsUser"):
+        trigger = {**trigger, "user": trigger["runAsUser"]}
     try:
         correlation_id = trigger.get("correlationId")
         if correlation_id:

@@ -12,14 +12,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from gennaker.authn.middleware import SESSION_COOKIE, UI_HEADER
-from gennaker.authn.passwords import verify_password
+from gennaker.authn.signin import SESSION_DESCRIPTION, check_password, end_session, start_session
 from gennaker.authn.tokens import TOKEN_PREFIX, TokenRepository
 from gennaker.services import Services
 from gennaker.web.templating import render
 
 router = APIRouter()
 
-SESSION_DESCRIPTION = "web session"
+__all__ = ["SESSION_DESCRIPTION", "router"]
 #: The cookie lasts a working day; the token behind it until signing out (or `gennaker token revoke`).
 COOKIE_SECONDS = 12 * 3600
 
@@ -47,13 +47,12 @@ def _sign_in(services: Services, name: str, password: str, token: str) -> tuple[
         with services.db.read() as conn:
             found = tokens.lookup(conn, token)
         return (token, "") if found is not None else (None, "That API token is unknown or revoked.")
-    users = {u.name: u.password_hash for u in services.settings.auth.users}
-    stored = users.get(name)
-    if not name or stored is None or not verify_password(password, stored):
-        return None, "Wrong user name or password."
-    with services.db.transaction() as conn:
-        _, secret = tokens.create(conn, name, now_ms=services.clock.now_ms(), description=SESSION_DESCRIPTION)
-    return secret, ""
+    ok, problem = (
+        check_password(services, name, password) if name else (False, "Wrong user name or password.")
+    )
+    if not ok:
+        return None, problem
+    return start_session(services, name), ""
 
 
 @router.post("/ui/login")
@@ -93,11 +92,7 @@ def logout(request: Request) -> Response:
     services: Services = request.app.state.services
     secret = request.cookies.get(SESSION_COOKIE)
     if secret and request.headers.get(UI_HEADER) is not None:
-        tokens = TokenRepository()
-        with services.db.transaction() as conn:
-            found = tokens.lookup(conn, secret)
-            if found is not None and found.description == SESSION_DESCRIPTION:
-                tokens.revoke(conn, found.id, now_ms=services.clock.now_ms())
+        end_session(services, secret)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

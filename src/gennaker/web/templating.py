@@ -121,7 +121,30 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         request=request,
         user=getattr(request.state, "user", None),
         auth_enabled=services.settings.auth.enabled,
+        can=_permission_check(request),
+        oidc_enabled=services.authz.oidc is not None,
         now_ms=services.clock.now_ms(),
         **context,
     )
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+def _permission_check(request: Request) -> Any:
+    """``can(action, application)`` for templates: whether to show an action (the API enforces
+    it either way; a page only hides what would be refused)."""
+    from gennaker.api.permissions import principal_of
+    from gennaker.authz.model import Action
+
+    services = request.app.state.services
+    who = principal_of(request)
+    answers: dict[tuple[str, str], bool] = {}
+
+    def can(action: str, application: str | None) -> bool:
+        if who is None or not application:
+            return True
+        key = (action.upper(), str(application).lower())
+        if key not in answers:
+            answers[key] = services.authz.application(who, key[1], Action(key[0])).allowed
+        return answers[key]
+
+    return can

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.health",
+    "gennaker.api.routes.auth",
     "gennaker.api.routes.applications",
     "gennaker.api.routes.pipeline_configs",
     "gennaker.api.routes.strategies",

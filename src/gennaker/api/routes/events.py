@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse
 
 from gennaker import events
+from gennaker.api.permissions import event_visibility
 from gennaker.services import Services
 
 router = APIRouter(tags=["events"])
@@ -56,4 +57,6 @@ async def list_events(
             return events.list_events(conn, query)
 
     found = await asyncio.to_thread(load)
-    return JSONResponse([record.to_json() for record in found])
+    visible = event_visibility(request)
+    allowed = await asyncio.to_thread(lambda: [r for r in found if visible(r.application)])
+    return JSONResponse([record.to_json() for record in allowed])

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from gennaker.api.deps import ServicesDep, csv
 from gennaker.api.models import ERRORS
+from gennaker.api.permissions import readable_execution_ids
 from gennaker.api.queries import execution_text, executions_text, newest_per_config
 from gennaker.api.responses import json_response
 from gennaker.api.views import execution_json
@@ -70,6 +71,7 @@ def application_executions(
 
 @router.get("/executions", response_model=list[dict[str, Any]])
 def executions(
+    request: Request,
     services: ServicesDep,
     pipelineConfigIds: Annotated[str | None, Query(description="comma-separated config ids")] = None,
     executionIds: Annotated[str | None, Query(description="comma-separated execution ids")] = None,
@@ -92,6 +94,7 @@ def executions(
         newest_first = services.executions.list_ids(
             conn, ExecutionQuery(execution_ids=ids, limit=max(1, len(ids)))
         )
+        newest_first = readable_execution_ids(request, services, conn, newest_first)
         text = executions_text(conn, newest_first, expand=expand)
     return Response(redact_text(text), media_type="application/json")
 

@@ -28,6 +28,8 @@ class Health(BaseModel):
     queue: dict[str, Any] | None = None
     #: Cloud accounts whose provider reports their health (Kubernetes clusters): ``{state, error?}``.
     accounts: dict[str, Any] | None = None
+    #: With authorization on: each role provider's state (details for signed-in callers only).
+    authz: dict[str, Any] | None = None
     error: str | None = None
 
 
@@ -60,6 +62,12 @@ def health(services: ServicesDep, request: Request) -> Any:
     }
     if accounts:
         body["accounts"] = accounts
+    if services.authz.enabled:
+        state = services.authz.health()
+        if not getattr(request.state, "user", None):
+            # Errors name the directory's host: only signed-in callers see them.
+            state["roleProviders"] = {k: {"status": v["status"]} for k, v in state["roleProviders"].items()}
+        body["authz"] = state
     return body
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from gennaker.api.deps import ServicesDep, csv
 from gennaker.api.models import ERRORS
+from gennaker.api.permissions import principal_of, readable, record_application
 from gennaker.api.responses import json_response
+from gennaker.authz.model import Action
 from gennaker.errors import NotFound
 from gennaker.providers.views import Infrastructure
 
@@ -19,6 +21,15 @@ router = APIRouter(tags=["infrastructure"], responses=ERRORS)
 
 def _infra(services: Any) -> Infrastructure:
     return Infrastructure(services.clouddriver)
+
+
+def _may_see_instance(request: Request, services: Any, account: str, record: Any) -> bool:
+    who = principal_of(request)
+    if who is None:
+        return True
+    if not services.authz.evaluator.account(who, account, Action.READ).allowed:
+        return False
+    return readable(request, services)(record_application(record))
 
 
 @router.get("/applications/{application}/clusters", response_model=dict[str, list[str]])
@@ -105,9 +116,13 @@ def application_load_balancers(application: str, services: ServicesDep) -> Any:
 
 
 @router.get("/loadBalancers", response_model=list[dict[str, Any]])
-def load_balancers(services: ServicesDep, provider: Annotated[str | None, Query()] = None) -> Any:
-    """Load balancers by name, account and region."""
-    return json_response(_infra(services).load_balancers_by_provider(provider))
+def load_balancers(
+    request: Request, services: ServicesDep, provider: Annotated[str | None, Query()] = None
+) -> Any:
+    """Load balancers by name, account and region (those of applications the caller may READ)."""
+    found = _infra(services).load_balancers_by_provider(provider)
+    may_read = readable(request, services)
+    return json_response([lb for lb in found if may_read(record_application(lb))])
 
 
 @router.get("/loadBalancers/{account}/{region}/{name}", response_model=list[dict[str, Any]])
@@ -125,9 +140,12 @@ def load_balancer(
 
 
 @router.get("/instances/{account}/{region}/{instance_id}", response_model=dict[str, Any])
-def instance(account: str, region: str, instance_id: str, services: ServicesDep) -> Any:
-    """One instance with ``insightActions``; 404 when there is none."""
+def instance(account: str, region: str, instance_id: str, request: Request, services: ServicesDep) -> Any:
+    """One instance with ``insightActions``; 404 when there is none (or the caller may not READ
+    its application or account)."""
     found = _infra(services).instance(account, region, instance_id)
+    if found is not None and not _may_see_instance(request, services, account, found):
+        found = None
     if found is None:
         raise NotFound(f"Instance not found (account: {account}, region: {region}, id: {instance_id})")
     return json_response({**found, "insightActions": []})
@@ -138,10 +156,15 @@ def console(
     account: str,
     region: str,
     instance_id: str,
+    request: Request,
     services: ServicesDep,
     provider: Annotated[str | None, Query()] = None,
 ) -> Any:
     """The instance's output: ``{output: [{name: "stdout", output}, {name: "stderr", output}]}``."""
+    if principal_of(request) is not None:
+        known = _infra(services).instance(account, region, instance_id)
+        if known is None or not _may_see_instance(request, services, account, known):
+            raise NotFound(f"Instance not found (account: {account}, region: {region}, id: {instance_id})")
     registry = services.clouddriver.registry
     providers = [registry.get(provider)] if provider and registry.has(provider) else list(registry)
     for candidate in providers:

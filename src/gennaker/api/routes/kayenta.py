@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from gennaker.api.deps import ServicesDep, csv
 from gennaker.api.models import ERRORS
+from gennaker.api.permissions import readable
 from gennaker.canary import api
 from gennaker.canary import standalone as analyses
 from gennaker.canary.runner import RunOptions
@@ -121,6 +122,7 @@ def _build(with_credentials: bool) -> APIRouter:
 
     @router.get("/canary/executions")
     def executions(
+        request: Request,
         services: ServicesDep,
         application: OptStr = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
@@ -128,8 +130,10 @@ def _build(with_credentials: bool) -> APIRouter:
         statuses: OptStr = None,
         storageAccountName: OptStr = None,
     ) -> Any:
-        """Canary runs, newest first."""
-        return api.canary_executions(services, application, limit, page, csv(statuses))
+        """Canary runs, newest first (of applications the caller may READ)."""
+        found = api.canary_executions(services, application, limit, page, csv(statuses))
+        may_read = readable(request, services)
+        return [run for run in found if not isinstance(run, dict) or may_read(run.get("application"))]
 
     @router.post("/canary/{config_id}")
     async def start(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from gennaker.api.admin_jobs import availability, check_config, check_templated, guard_managed
 from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS, Valid
+from gennaker.api.permissions import require_config_save
 from gennaker.api.policy_checks import check_save
 from gennaker.api.routes.webhooks import trigger_sources
 from gennaker.errors import FieldError, InvalidInput, NotFound
@@ -55,6 +56,7 @@ def get_config_by_id(config_id: str, services: ServicesDep) -> Any:
 @router.post("/pipelines", response_model=dict[str, Any])
 def save_config(
     config: ConfigBody,
+    request: Request,
     services: ServicesDep,
     user: UserDep,
     staleCheck: Annotated[
@@ -64,6 +66,7 @@ def save_config(
     """Create a pipeline config, or update the one with this ``id``; returns the stored config.
 
     Invalid configs are refused with 400 and every problem's JSON path."""
+    require_config_save(request, services, config)
     check_save(services, config, kind="pipeline", user=user)
     with services.db.transaction() as conn:
         config = _with_stored_secrets(services, conn, config)
@@ -84,10 +87,13 @@ def validate_config(config: ConfigBody, services: ServicesDep) -> Any:
 
 
 @router.put("/pipelines/{config_id}", response_model=dict[str, Any])
-def update_config(config_id: str, config: ConfigBody, services: ServicesDep, user: UserDep) -> Any:
+def update_config(
+    config_id: str, config: ConfigBody, request: Request, services: ServicesDep, user: UserDep
+) -> Any:
     """Update an existing pipeline config (the body's ``id``, if any, must be ``config_id``)."""
     if config.get("id") not in (None, "", config_id):
         raise InvalidInput("", [FieldError("$.id", f"must be {config_id!r}, the id in the path")])
+    require_config_save(request, services, {**config, "id": config_id})
     check_save(services, config, kind="pipeline", user=user)
     with services.db.transaction() as conn:
         services.pipelines.get(conn, config_id)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from gennaker.api.deps import ServicesDep, UserDep, csv
 from gennaker.api.models import ERRORS
+from gennaker.api.permissions import readable_execution_ids
 from gennaker.api.queries import executions_text, newest_per_config
 from gennaker.errors import InvalidInput, NotFound
 from gennaker.model.status import ExecutionStatus
@@ -53,6 +54,7 @@ def project_clusters(project: str, services: ServicesDep) -> Any:
 @router.get("/projects/{project}/pipelines", response_model=list[dict[str, Any]])
 def project_pipelines(
     project: str,
+    request: Request,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="per pipeline config")] = 5,
     statuses: Annotated[str | None, Query(description="comma-separated, e.g. RUNNING")] = None,
@@ -71,6 +73,7 @@ def project_pipelines(
             if config_ids
             else []
         )
+        ids = readable_execution_ids(request, services, conn, ids)
         text = executions_text(conn, ids, expand=False)
     return Response(text, media_type="application/json")
 

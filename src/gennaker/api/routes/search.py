@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 
 from gennaker.api.deps import ServicesDep, csv
 from gennaker.api.models import ERRORS
+from gennaker.api.permissions import readable
 from gennaker.api.search import SearchSources, matches_filters
 
 router = APIRouter(tags=["search"], responses=ERRORS)
@@ -46,6 +47,8 @@ def search(
             results.extend(
                 r for r in source.search(services, conn, query, filters) if matches_filters(r, filters)
             )
+    may_read = readable(request, services)
+    results = [r for r in results if may_read(_application_of(r))]
     start = (page - 1) * pageSize
     return [
         {
@@ -57,3 +60,9 @@ def search(
             "results": results[start : start + pageSize],
         }
     ]
+
+
+def _application_of(result: dict[str, Any]) -> str | None:
+    """The application a search result belongs to (None: it belongs to none, like a project)."""
+    value = result.get("application")
+    return str(value) if isinstance(value, str) and value else None

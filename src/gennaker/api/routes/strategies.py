@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 
 from gennaker.api.admin_jobs import check_config
 from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS
+from gennaker.api.permissions import require_config_save
 from gennaker.errors import NotFound
 
 router = APIRouter(tags=["strategy configs"], responses=ERRORS)
@@ -32,10 +33,12 @@ def get_strategy(application: str, name: str, services: ServicesDep) -> Any:
 @router.post("/strategies", response_model=dict[str, Any])
 def save_strategy(
     config: Annotated[dict[str, Any], Body(description="a strategy config")],
+    request: Request,
     services: ServicesDep,
     user: UserDep,
 ) -> Any:
     """Create a strategy config, or update the one with this ``id``."""
+    require_config_save(request, services, config, kind="strategy")
     with services.db.transaction() as conn:
         check_config(services, conn, config)
         return services.strategies.save(conn, config, user=user)

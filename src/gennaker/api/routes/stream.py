@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 import anyio.to_thread
@@ -19,6 +19,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from gennaker.api.models import ERRORS
+from gennaker.api.permissions import event_visibility
 from gennaker.api.stream_hub import EventHub, StoredEvent
 
 router = APIRouter(tags=["live updates"], responses=ERRORS)
@@ -33,12 +34,17 @@ def format_event(event: StoredEvent) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (event.id, event.type.encode(), data)
 
 
+def _visible(events: list[StoredEvent], visible: Callable[[str | None], bool]) -> list[StoredEvent]:
+    return [e for e in events if visible(e.application)]
+
+
 async def event_source(
     hub: EventHub,
     request: Request,
     after: int,
     application: str | None,
     execution_id: str | None,
+    visible: Callable[[str | None], bool] = lambda _app: True,
 ) -> AsyncIterator[bytes]:
     """Yield SSE messages after event ``after`` until the client leaves or the server stops."""
     yield b"retry: 2000\n\n"
@@ -48,7 +54,8 @@ async def event_source(
             hub.read_since, after, application=application, execution_id=execution_id, limit=BATCH
         )
         events, after = await anyio.to_thread.run_sync(read)
-        for event in events:
+        allowed = await anyio.to_thread.run_sync(functools.partial(_visible, events, visible))
+        for event in allowed:
             yield format_event(event)
             last_sent = time.monotonic()
         if events and len(events) == BATCH:
@@ -80,7 +87,7 @@ async def stream(
     if after is None:
         after = await anyio.to_thread.run_sync(hub.latest_id)
     return StreamingResponse(
-        event_source(hub, request, after, application, executionId),
+        event_source(hub, request, after, application, executionId, event_visibility(request)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

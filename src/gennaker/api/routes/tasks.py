@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from gennaker.api.admin_jobs import is_admin, is_admin_job, run_admin_jobs
+from gennaker.api.admin_jobs import decode_pipeline, is_admin, is_admin_job, run_admin_jobs
 from gennaker.api.deps import ServicesDep, UserDep, csv
 from gennaker.api.models import ERRORS, Ref, TaskRequest, TaskView
+from gennaker.api.permissions import principal_of, require_account, require_body, require_config_save
 from gennaker.api.responses import json_response
 from gennaker.api.views import task_view
+from gennaker.authz.model import Action
 from gennaker.errors import FieldError, InvalidInput, NotFound
 from gennaker.model.execution import ORCHESTRATION, Execution
 from gennaker.model.status import ExecutionStatus
@@ -35,8 +37,55 @@ def _application(request: TaskRequest, path_app: str | None) -> str:
     raise InvalidInput("", [FieldError("$.application", "is required (or a job naming its application)")])
 
 
-def _submit(request: TaskRequest, services: Services, user: str | None, path_app: str | None) -> Any:
+def _job_application(job: dict[str, Any], default: str) -> str:
+    app = job.get("application")
+    if isinstance(app, dict) and isinstance(app.get("name"), str):
+        return str(app["name"]).strip().lower()
+    if isinstance(app, str) and app:
+        return app
+    return default
+
+
+def _authorize(http: Request, services: Services, application: str, jobs: list[dict[str, Any]]) -> None:
+    """WRITE on the task's application and on every account a job names (CREATE for a new
+    application; a saved pipeline as ``POST /pipelines``), before anything runs."""
+    if principal_of(http) is None:
+        return
+    checked: set[tuple[str, Action]] = set()
+    for job in jobs:
+        kind = job.get("type")
+        target = _job_application(job, application)
+        action = Action.WRITE
+        if kind == "createApplication" and services.authz.application_document(target) is None:
+            action = Action.CREATE
+        if kind in ("savePipeline", "updatePipeline"):
+            pipeline = decode_pipeline(job.get("pipeline"))
+            require_config_save(http, services, pipeline)
+            target = str(pipeline.get("application") or target)
+        if kind in (
+            "upsertProject",
+            "deleteProject",
+            "createV2PipelineTemplate",
+            "updateV2PipelineTemplate",
+            "deleteV2PipelineTemplate",
+        ):
+            continue  # shared objects, not an application's (as POST /projects, templates)
+        if (target, action) not in checked:
+            require_body(http, services, target, action)
+            checked.add((target, action))
+        for key in ("account", "credentials", "accountName"):
+            value = job.get(key)
+            if isinstance(value, str) and value:
+                require_account(http, services, value, Action.WRITE)
+    if not jobs:
+        require_body(http, services, application, Action.WRITE)
+
+
+def _submit(
+    request: TaskRequest, services: Services, user: str | None, path_app: str | None, http: Request
+) -> Any:
     application = _application(request, path_app)
+    _authorize(http, services, application, list(request.job))
     description = request.description or ", ".join(str(j.get("type")) for j in request.job)
     if is_admin(request.job):
         execution = run_admin_jobs(services, application, description, request.job, user=user)
@@ -51,17 +100,17 @@ def _submit(request: TaskRequest, services: Services, user: str | None, path_app
 
 
 @router.post("/tasks", response_model=Ref)
-def submit_task(request: TaskRequest, services: ServicesDep, user: UserDep) -> Any:
+def submit_task(request: TaskRequest, http: Request, services: ServicesDep, user: UserDep) -> Any:
     """Run ``job`` as an ORCHESTRATION; poll ``GET /tasks/{id}`` for the outcome."""
-    return _submit(request, services, user, None)
+    return _submit(request, services, user, None, http)
 
 
 @router.post("/applications/{application}/tasks", response_model=Ref)
 def submit_application_task(
-    application: str, request: TaskRequest, services: ServicesDep, user: UserDep
+    application: str, request: TaskRequest, http: Request, services: ServicesDep, user: UserDep
 ) -> Any:
     """``POST /tasks`` for one application."""
-    return _submit(request, services, user, application)
+    return _submit(request, services, user, application, http)
 
 
 def _orchestration(services: Services, task_id: str) -> Execution:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 
 from gennaker.api.deps import ServicesDep, UserDep
 from gennaker.api.models import ERRORS, EventRef, Ref, Trigger
+from gennaker.api.permissions import require_body
 from gennaker.api.responses import json_response
+from gennaker.authz.model import Action
 from gennaker.errors import FieldError, InvalidInput, NotFound
 from gennaker.model.ids import new_ulid
 from gennaker.services import Services
@@ -81,10 +83,12 @@ def start_config(
     config: Annotated[
         dict[str, Any], Body(description="a full pipeline config; its 'trigger' key is the trigger")
     ],
+    request: Request,
     services: ServicesDep,
     user: UserDep,
 ) -> Any:
     """Start a pipeline from the config in the body (not necessarily saved)."""
+    require_body(request, services, str(config.get("application") or ""), Action.EXECUTE)
     body = dict(config)
     raw = body.pop("trigger", None)
     if raw is not None and not isinstance(raw, dict):

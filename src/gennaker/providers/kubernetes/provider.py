@@ -30,6 +30,7 @@ from gennaker.providers.kubernetes.status import manifest_status
 from gennaker.providers.kubernetes.views import CACHED_KINDS, created_ms, records
 from gennaker.providers.protocol import (
     ACCOUNT_HEALTH,
+    CLOUD_WAITS,
     Account,
     Agent,
     CacheRecord,
@@ -75,6 +76,8 @@ class KubernetesProvider:
 
     id = "kubernetes"
     health_provider_name = "KubernetesPod"
+    #: Orca's waits: the manifest stages poll on their own, cluster stages keep Orca's defaults.
+    waits = CLOUD_WAITS
 
     def __init__(self, clock: Clock, settings: KubernetesSettings, *, check: bool = True) -> None:
         self.clock = clock

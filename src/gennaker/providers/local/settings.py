@@ -56,6 +56,8 @@ class LocalAccount(BaseModel):
     log_backups: int = Field(default=2, ge=0, le=20)
     #: Restart backoff of an exited instance: 1 s, doubling, capped here.
     max_restart_backoff_seconds: float = Field(default=30.0, ge=1)
+    #: Clouddriver's account ``permissions`` (``{READ = [roles], WRITE = [roles]}``), read by gennaker.authz.
+    permissions: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("name", "region")
     @classmethod

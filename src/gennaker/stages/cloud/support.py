@@ -10,7 +10,7 @@ from typing import Any
 from gennaker.engine.contracts import TaskResult, TaskRun
 from gennaker.errors import InvalidInput
 from gennaker.model.moniker import cluster_name, parse_name
-from gennaker.providers.operations import SUCCEEDED, OperationRecord, operation_id
+from gennaker.providers.operations import FAILED, SUCCEEDED, OperationRecord, operation_id
 from gennaker.providers.protocol import (
     CLOUD_WAITS,
     SERVER_GROUPS,
@@ -147,6 +147,27 @@ async def submit(
     acts on, when a task runs several); (its record, the context to merge: ``kato.last.task.id``,
     ``kato.tasks``, ``deploy.account.name``)."""
     op_id = submission_id(run, name, index=index, key=key)
+    # Every cloud mutation passes here: the execution's user (or runAsUser service account) must
+    # hold WRITE on the account before anything is asked of the provider (Fiat's account check).
+    refusal = None
+    if name != "bake":  # baking makes an image, as Rosco does, and deploys nothing
+        refusal = run.services.access.account_refusal(run.execution.authentication or {}, account)
+    if refusal is not None:
+        now = run.now_ms
+        record = OperationRecord(
+            op_id,
+            provider.id,
+            account,
+            name,
+            run.execution.application,
+            FAILED,
+            dict(description),
+            None,
+            refusal,
+            now,
+            now,
+        )
+        return record, {"deploy.account.name": account}
     request = OperationRequest(op_id, name, description, account, run.execution.application)
     record = await clouddriver(run).operations.submit(provider, request)
     context = {

@@ -7,6 +7,8 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from gennaker.api.permissions import principal_of
+from gennaker.authz.model import Action
 from gennaker.errors import NotFound
 from gennaker.services import Services
 from gennaker.store.applications import cloud_providers
@@ -34,6 +36,10 @@ def application_list(request: Request, q: str = "") -> Response:
             return " ".join(str(app.get(k) or "") for k in keys).lower()
 
         apps = [a for a in apps if all(w in text(a) for w in words)]
+    who = principal_of(request)
+    if who is not None:
+        read = services.authz.evaluator.application
+        apps = [a for a in apps if read(who, str(a.get("name")), a, Action.READ).allowed]
     return render(request, "applications.html", apps=apps, q=q, pipeline_counts=per_app)
 
 

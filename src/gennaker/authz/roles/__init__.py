@@ -1,0 +1,1 @@
+"""Role providers: where a user's roles come from (the config file, LDAP, OpenID Connect claims)."""
