@@ -227,7 +227,7 @@ def test_bad_policy_settings_name_the_problem() -> None:
     cases = [
         ({"rules": [{"name": "x", "rule": "1 +", "message": "m"}]}, "not valid CEL"),
         ({"rules": [{"name": "x", "message": "m"}]}, "needs 'rule'"),
-        ({"rules": [{"name": "x", "engine": "opa", "path": "p", "message": "m"}]}, "save scope only"),
+        ({"rules": [{"name": "x", "engine": "opa", "message": "m"}]}, "needs 'path'"),
         (
             {"rules": [{"name": "x", "engine": "opa", "path": "p", "scopes": ["save"], "message": "m"}]},
             "url is not",
