@@ -337,3 +337,41 @@ def test_without_a_policy_server_rule_no_question_is_asked(opa: FakeOpa, sqlite_
     finally:
         client.close()
         services.close()
+
+
+def test_a_failure_between_the_question_and_its_answer_asks_again_and_starts_the_stage_once(
+    opa: FakeOpa, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transaction that applies OPA's answer fails once (as a crash there would roll it back):
+    nothing of it is kept, the message is delivered again, OPA is asked again, and the stage then
+    starts exactly once."""
+    from gennaker.engine import policy_questions
+
+    real = policy_questions.DECIDERS["startStage"]
+    failures: list[str] = []
+
+    def flaky(ctx: Any, message: Any, remote: Any) -> Any:
+        if remote is not None and not failures:
+            failures.append(message.stage_id)
+            real(ctx, message, remote)  # its writes are rolled back with the transaction
+            raise RuntimeError("the worker died while applying the answer")
+        return real(ctx, message, remote)
+
+    monkeypatch.setitem(policy_questions.DECIDERS, "startStage", flaky)
+    services, client = _services(sqlite_url, opa.url, "gennaker/stage/deny", scopes=("stage",))
+    try:
+        client.post(
+            "/pipelines",
+            json={**_pipeline(BUILD, DEPLOY), "parameterConfig": [{"name": "env", "default": "test"}]},
+        )
+        done = _run(client, services, "p")
+        assert done["status"] == "SUCCEEDED", done
+        assert failures, "the answer was never applied"
+        first = next(s for s in done["stages"] if s["id"] == failures[0])
+        asked = [b["input"]["stage"]["refId"] for _, b in opa.received if b["input"].get("scope") == "stage"]
+        assert asked.count(first["refId"]) == 2
+        deploy = next(s for s in done["stages"] if s["refId"] == "2")
+        assert deploy["context"]["pollCount"] == 1
+    finally:
+        client.close()
+        services.close()
