@@ -7,7 +7,7 @@ then runs the handler again in a new transaction with the answer, where the hand
 everything it checked before and applies the decision only if the start or stage is still due.
 A crash anywhere in between leaves the message to be delivered again and the question asked again:
 a policy query changes nothing, so asking twice is harmless. Where no rule needs a policy server,
-none of this happens (the handlers run inline as before)."""
+none of this happens (the handlers run in one transaction, inline or not, like every other)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ DECIDERS: dict[str, Decide] = {
     m.StartExecution.kind: start_execution.decide,
     m.StartStage.kind: start_stage.decide,
 }
+#: The policy scope each of those kinds is checked in.
+SCOPES: dict[str, str] = {m.StartExecution.kind: "start", m.StartStage.kind: "stage"}
+
+
+def asks(services: EngineServices, kind: str) -> bool:
+    """Whether a message of ``kind`` may need a policy server's answer now (False for every kind
+    when no OPA policy applies: the handler then runs in one transaction, as any other)."""
+    scope = SCOPES.get(kind)
+    return scope is not None and services.policies.asks_remotely(scope)
 
 
 def ask(services: EngineServices, question: PolicyQuestion, now_ms: int) -> PolicyDecision:

@@ -172,7 +172,7 @@ class Processor:
                 await self._run_task(lease, message)
             elif isinstance(message, m.CancelStage):
                 await self._cancel_stage(lease, message)
-            elif message.kind in policy_questions.DECIDERS:
+            elif policy_questions.asks(self.services, message.kind):
                 await self._decide(lease, message)
             else:
                 handler = TRANSACTIONAL[message.kind]
@@ -240,8 +240,8 @@ class Processor:
         )
 
     async def _decide(self, lease: Lease, message: m.Message) -> None:
-        """StartExecution / StartStage: asked of a policy server between two transactions when one
-        of its rules needs it (engine/policy_questions.py), in one transaction otherwise."""
+        """StartExecution / StartStage while an OPA policy applies: the policy server is asked
+        between two transactions (engine/policy_questions.py)."""
         decide = policy_questions.DECIDERS[message.kind]
         question = await asyncio.to_thread(
             self._transaction, lease, lambda ctx: decide(ctx, message, None), ack_unless_result=True
@@ -359,10 +359,9 @@ class Processor:
         """Handle ``message`` in the current transaction if it needs no I/O; False to queue it."""
         if isinstance(message, m.RunTask):
             return run_task.is_pure(ctx, message) and run_task.run_inline(ctx, message)
-        decide = policy_questions.DECIDERS.get(message.kind)
-        if decide is not None:
+        if policy_questions.asks(self.services, message.kind):
             # A question for a policy server (nothing written yet): queued, asked when delivered.
-            return decide(ctx, message, None) is None
+            return policy_questions.DECIDERS[message.kind](ctx, message, None) is None
         handler = TRANSACTIONAL.get(message.kind)
         if handler is None:
             return False
