@@ -375,3 +375,16 @@ def test_a_failure_between_the_question_and_its_answer_asks_again_and_starts_the
     finally:
         client.close()
         services.close()
+
+
+def test_an_opa_policy_without_a_policy_server_configured_refuses_and_says_so() -> None:
+    """A policy synced from git may name OPA while gennaker.toml has no [policies.opa] url (those
+    in gennaker.toml are refused at start): it refuses, and says why, rather than failing."""
+    from gennaker.clock import FrozenClock
+    from gennaker.policies.evaluator import PolicyEngine
+    from gennaker.policies.settings import PolicyRule, PolicySettings
+
+    engine = PolicyEngine(PolicySettings(), FrozenClock())
+    rule = PolicyRule(name="from-git", engine="opa", path="gennaker/x", scopes=("stage",), message="m")
+    (verdict,) = engine.evaluate("stage", {"stage": {}}, [rule])
+    assert verdict.outcome == "deny" and verdict.message == "m ([policies.opa] url is not set)"
