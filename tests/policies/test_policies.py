@@ -227,7 +227,7 @@ def test_bad_policy_settings_name_the_problem() -> None:
     cases = [
         ({"rules": [{"name": "x", "rule": "1 +", "message": "m"}]}, "not valid CEL"),
         ({"rules": [{"name": "x", "message": "m"}]}, "needs 'rule'"),
-        ({"rules": [{"name": "x", "engine": "opa", "path": "p", "message": "m"}]}, "save scope only"),
+        ({"rules": [{"name": "x", "engine": "opa", "message": "m"}]}, "needs 'path'"),
         (
             {"rules": [{"name": "x", "engine": "opa", "path": "p", "scopes": ["save"], "message": "m"}]},
             "url is not",
@@ -239,3 +239,91 @@ def test_bad_policy_settings_name_the_problem() -> None:
             from gennaker.policies.evaluator import PolicyEngine
 
             PolicyEngine(policy_settings(settings), FrozenClock())
+
+
+PROD_AFTER_JUDGMENT_START = {
+    **PROD_AFTER_JUDGMENT_SAVE,
+    "name": "prod-after-judgment-at-start",
+    "scopes": ["start"],
+}
+HTTPS_WEBHOOKS_STAGE = {
+    "name": "https-webhooks-at-run",
+    "scopes": ["stage"],
+    "rule": 'input.stage.type != "webhook" || input.stage.context.url.startsWith("https://")',
+    "message": "webhook URLs must be https",
+}
+
+
+def test_prod_after_judgment_at_start_refuses_before_any_stage_and_allows_a_judged_deploy(
+    make: Any,
+) -> None:
+    """The save example, written for the start scope (pipelines saved before the policy existed)."""
+    services, client = make(PROD_AFTER_JUDGMENT_START)
+    client.post("/pipelines", json=_pipeline(BUILD, DEPLOY_PROD))
+    refused = _run(client, services)
+    assert refused["status"] == "TERMINAL"
+    assert all(s["tasks"] == [] for s in refused["stages"])
+    assert (
+        "must come after a manualJudgment"
+        in (
+            next(s for s in refused["stages"] if s["refId"] == "1")["context"]["exception"]["details"][
+                "error"
+            ]
+        )
+    )
+    client.post("/pipelines", json=_pipeline(JUDGE, DEPLOY_PROD, name="judged"))
+    assert _run(client, services, "judged", judge=True)["status"] == "SUCCEEDED"
+
+
+def test_https_webhooks_at_stage_time_judge_the_url_after_expressions(make: Any) -> None:
+    """A URL built by an expression is judged as evaluated: http refused before any request is
+    made (a real receiver on 127.0.0.1 counts them), https allowed (the dry run of the same
+    stage document, since no TLS receiver runs here)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[str] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        services, client = make(HTTPS_WEBHOOKS_STAGE)
+        hook = {
+            "refId": "1",
+            "type": "webhook",
+            "name": "Tell",
+            "method": "POST",
+            "url": f"${{parameters.scheme}}://127.0.0.1:{receiver.server_address[1]}/x",
+        }
+        config = {**_pipeline(hook), "parameterConfig": [{"name": "scheme", "default": "http"}]}
+        assert client.post("/pipelines", json=config).status_code == 200
+        refused = _run(client, services)
+        (stage,) = refused["stages"]
+        assert refused["status"] == "TERMINAL" and stage["tasks"] == []
+        assert stage["context"]["exception"]["details"]["errors"] == [
+            "denied by policy https-webhooks-at-run: webhook URLs must be https"
+        ]
+        assert received == []
+        document = {"stage": {"type": "webhook", "context": {"url": "https://127.0.0.1/x"}, "accounts": []}}
+        dry = client.post("/policies/evaluate", json={"scope": "stage", "input": document}).json()
+        assert dry["allowed"] is True
+        dry = client.post(
+            "/policies/evaluate",
+            json={
+                "scope": "stage",
+                "input": {"stage": {**document["stage"], "context": {"url": "http://x"}}},
+            },
+        ).json()
+        assert dry["allowed"] is False
+    finally:
+        receiver.shutdown()
+        receiver.server_close()

@@ -157,6 +157,42 @@ def test_sign_in_sets_a_cookie_that_needs_the_ui_header_for_changes(make_ui: Mak
     assert [(t.user, t.description, t.active) for t in tokens] == [("alice", "web session", False)]
 
 
+def test_the_sign_in_form_spends_the_same_failed_sign_ins_as_the_api(make_ui: MakeUi) -> None:
+    """Wrong passwords typed into the form count against the user name's and the address's
+    allowance as HTTP Basic's do, in both directions; once spent, the form is refused (429, with
+    Retry-After) without the password being checked, even a right one, until the window moves on."""
+    import base64
+
+    from gennaker.clock import FrozenClock
+
+    services, client = make_ui(
+        auth__enabled=True,
+        auth__users=USERS,
+        auth__login_failures_per_user=3,
+        auth__login_failures_per_address=100,
+        auth__login_failure_window_seconds=60,
+        clock=FrozenClock(1_700_000_000_000),
+    )
+    basic = {"Authorization": "Basic " + base64.b64encode(b"alice:wrong").decode()}
+    for _ in range(2):
+        assert client.post("/ui/login", content="username=alice&password=nope").status_code == 401
+    assert client.get("/applications", headers=basic).status_code == 401  # the third failure
+    refused = client.post("/ui/login", content="username=alice&password=s3cret")
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+    assert "Too many failed sign-ins for user &#39;alice&#39;; try again in 60 seconds." in refused.text
+    assert "gennaker_session" not in refused.cookies
+    # The API sees the same record.
+    assert client.get("/applications", headers=basic).status_code == 429
+    services.clock.advance(seconds=61)  # type: ignore[attr-defined]
+    signed = client.post("/ui/login", content="username=alice&password=s3cret")
+    assert signed.status_code == 303 and signed.cookies["gennaker_session"]
+    # And failures typed into the form throttle HTTP Basic.
+    for _ in range(3):
+        assert client.post("/ui/login", content="username=alice&password=nope").status_code == 401
+    good = {"Authorization": "Basic " + base64.b64encode(b"alice:s3cret").decode()}
+    assert client.get("/applications", headers=good).status_code == 429
+
+
 def test_sign_in_with_an_api_token(make_ui: MakeUi) -> None:
     services, client = make_ui(auth__enabled=True)
     with services.db.transaction() as conn:

@@ -24,6 +24,7 @@ from gennaker.api.routes import ROUTER_MODULES
 from gennaker.api.search import SearchSources, builtin_search_sources
 from gennaker.api.stream_hub import EventHub
 from gennaker.authn.middleware import AuthMiddleware
+from gennaker.authn.signin import password_sign_in
 from gennaker.services import Services
 
 DESCRIPTION = """Gate-compatible REST API of Gennaker: applications, pipeline configs and templates,
@@ -82,7 +83,9 @@ def create_app(services: Services, *, search_sources: SearchSources | None = Non
     app.state.metrics = MetricsCollector(services)
     install_error_handlers(app)
     app.add_middleware(JsonGuardMiddleware)
-    app.add_middleware(AuthMiddleware, services=services)
+    # One password check and throttle for HTTP Basic and the web UI's sign-in form.
+    app.state.sign_in = password_sign_in(services)
+    app.add_middleware(AuthMiddleware, services=services, sign_in=app.state.sign_in)
     server = services.settings.server
     if not services.settings.auth.enabled:
         app.add_middleware(HostGuardMiddleware, allowed=server.allowed_hosts, public_url=server.public_url)

@@ -221,6 +221,15 @@ RULES: dict[str, Rule] = {
     "GET /instances/{account}/{region}/{instance_id}": FILTERED,
     "GET /instances/{account}/{region}/{instance_id}/console": FILTERED,
     "GET /images/find": SIGNED_IN,
+    # Kubernetes manifests (Gate's ManifestController: the account's READ; cluster views the
+    # application's READ)
+    "GET /manifests/{account}/{location}/{name}": account(R),
+    "GET /manifests/{account}/{location}/{kind}/cluster/{application}/{cluster}": app(R),
+    "GET /manifests/{account}/{location}/{kind}/cluster/{application}/{cluster}/dynamic/{criteria}": app(R),
+    # artifact accounts (Clouddriver's artifact credentials carry no permissions)
+    "GET /artifacts/credentials": SIGNED_IN,
+    "PUT /artifacts/fetch": SIGNED_IN,
+    "GET /artifacts/account/{account}/names": SIGNED_IN,
     "GET /securityGroups": SIGNED_IN,
     # projects group applications; their views list only what the user may READ
     "GET /projects": SIGNED_IN,

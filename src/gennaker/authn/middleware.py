@@ -8,10 +8,9 @@ The authenticated name goes to ``request.state.user``; routes pass it down as ``
 ``lastModified.user``, ``canceledBy``. Verifying a PBKDF2 hash is deliberately slow, so a
 successful Basic credential is remembered (by its sha256) for a minute.
 
-HTTP Basic gives nothing away by timing: an unknown user name is checked against a dummy hash of
-the same cost as the real ones. Hashes are computed in their own small thread pool (they cannot
-take the threads route handlers need), and failed sign-ins are throttled per user name and per
-client address (429 with Retry-After once ``auth.login_failures_per_*`` are spent).
+HTTP Basic gives nothing away by timing, and failed sign-ins are throttled per user name and per
+client address (429 with Retry-After once ``auth.login_failures_per_*`` are spent), the web UI's
+sign-in form counting against the same allowance (``authn.sign_in``).
 """
 
 from __future__ import annotations
@@ -31,9 +30,8 @@ from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gennaker.api.errors import error_response
-from gennaker.authn.passwords import DEFAULT_ITERATIONS, BadHash, parse_hash, verify_password
-from gennaker.authn.signin import SignInUnavailable, ldap_verify
-from gennaker.authn.throttle import FailureThrottle
+from gennaker.authn.sign_in import PasswordSignIn, Throttled
+from gennaker.authn.signin import SignInUnavailable, password_sign_in
 from gennaker.authn.tokens import ApiToken, TokenRepository
 
 if TYPE_CHECKING:
@@ -61,51 +59,21 @@ WEBHOOK_NOT_PUBLIC = frozenset({"/webhooks/preconfigured"})
 CHALLENGES = ('Bearer realm="gennaker"', 'Basic realm="gennaker", charset="UTF-8"')
 _CACHE_SECONDS = 60.0
 _CACHE_SIZE = 1024
-#: Password hashes computed at once (each takes a core for a quarter of a second).
-_HASH_THREADS = 2
-
-
-class Throttled(Exception):
-    """Too many failed sign-ins for a user name or a client address."""
-
-    def __init__(self, retry_after: int, what: str) -> None:
-        super().__init__(what)
-        self.retry_after = retry_after
-        self.what = what
-
-
-def _dummy_hash(hashes: list[str]) -> str:
-    """A hash no password matches, as costly to check as the configured users' hashes (the
-    costliest of them; the default cost when none can be read)."""
-    counts = []
-    for encoded in hashes:
-        try:
-            counts.append(parse_hash(encoded)[0])
-        except BadHash:
-            continue
-    iterations = max(counts) if counts else DEFAULT_ITERATIONS
-    return f"pbkdf2_sha256${iterations}${'00' * 16}${'00' * 32}"
 
 
 class AuthMiddleware:
     """Authenticates HTTP requests (a pure ASGI middleware, so streams are not buffered)."""
 
-    def __init__(self, app: ASGIApp, services: Services) -> None:
+    def __init__(self, app: ASGIApp, services: Services, sign_in: PasswordSignIn | None = None) -> None:
         self.app = app
         self.services = services
         auth = services.settings.auth
         self.enabled = auth.enabled
         self.open_webhooks = not auth.webhooks_require_auth
-        self.users = {user.name: user.password_hash for user in auth.users}
         self.tokens = TokenRepository()
         self._basic_ok: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self._dummy = _dummy_hash([user.password_hash for user in auth.users])
-        self.throttle = FailureThrottle(services.clock, auth.login_failure_window_seconds)
-        self.per_user = auth.login_failures_per_user
-        self.per_address = auth.login_failures_per_address
-        self._hash_limiter: anyio.CapacityLimiter | None = None
-        ldap = services.authz.ldap
-        self.ldap_sign_in = ldap is not None and ldap.settings.authenticate
+        #: Shared with the web UI's sign-in form (one allowance of failures for both).
+        self.sign_in = sign_in if sign_in is not None else password_sign_in(services)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.enabled:
@@ -204,33 +172,7 @@ class AuthMiddleware:
         name, sep, password = decoded.partition(":")
         if not sep:
             return None
-        self._check_throttle(name, address)
-        stored = self.users.get(name)
-        if stored is None and self.ldap_sign_in:
-            # Not a local user: the directory checks the password (SignInUnavailable when it is down).
-            if self._hash_limiter is None:
-                self._hash_limiter = anyio.CapacityLimiter(_HASH_THREADS)
-            accepted = await anyio.to_thread.run_sync(
-                ldap_verify, self.services, name, password, limiter=self._hash_limiter
-            )
-            if not accepted:
-                self.throttle.record(f"user:{name}")
-                if address:
-                    self.throttle.record(f"address:{address}")
-                return None
-            self._remember(key, name, now)
-            return name
-        # An unknown name costs the same hash as a known one: timing must not tell them apart.
-        encoded = stored if stored is not None else self._dummy
-        if self._hash_limiter is None:
-            self._hash_limiter = anyio.CapacityLimiter(_HASH_THREADS)
-        matched = await anyio.to_thread.run_sync(
-            verify_password, password, encoded, limiter=self._hash_limiter
-        )
-        if not matched or stored is None:
-            self.throttle.record(f"user:{name}")
-            if address:
-                self.throttle.record(f"address:{address}")
+        if not await self.sign_in.check(name, password, address):
             return None
         self._remember(key, name, now)
         return name
@@ -240,15 +182,6 @@ class AuthMiddleware:
         self._basic_ok.move_to_end(key)
         while len(self._basic_ok) > _CACHE_SIZE:
             self._basic_ok.popitem(last=False)
-
-    def _check_throttle(self, name: str, address: str) -> None:
-        wait = self.throttle.retry_after(f"user:{name}", self.per_user)
-        if wait is not None:
-            raise Throttled(wait, f"for user {name!r}")
-        if address:
-            wait = self.throttle.retry_after(f"address:{address}", self.per_address)
-            if wait is not None:
-                raise Throttled(wait, f"from {address}")
 
 
 def _wants_page(scope: Scope) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gennaker.authn.passwords import verify_password
+from gennaker.authn.sign_in import PasswordSignIn
 from gennaker.authn.tokens import TokenRepository
 from gennaker.authz.roles.ldap import LdapSignInFailed
 from gennaker.authz.roles.protocol import RoleProviderDown
@@ -36,15 +36,6 @@ def ldap_verify(services: Services, name: str, password: str) -> bool:
     services.authz.cache.invalidate(name)  # a fresh sign-in reads the groups again
     return True
 
-
-def check_password(services: Services, name: str, password: str) -> tuple[bool, str]:
-    """(True, "") for a right password, else (False, why); local users first, then LDAP."""
-    users = {u.name: u.password_hash for u in services.settings.auth.users}
-    stored = users.get(name)
-    if stored is not None:
-        if verify_password(password, stored):
-            return True, ""
-        return False, "Wrong user name or password."
     try:
         if ldap_verify(services, name, password):
             return True, ""
@@ -71,3 +62,17 @@ def end_session(services: Services, secret: str | None) -> None:
         found = tokens.lookup(conn, secret)
         if found is not None and found.description == SESSION_DESCRIPTION:
             tokens.revoke(conn, found.id, now_ms=services.clock.now_ms())
+
+
+def password_sign_in(services: Services) -> PasswordSignIn:
+    """The password check of this API process: local users, then the directory when
+    ``[authz.ldap] authenticate`` is set, under one throttle (HTTP Basic, the UI's form, Gate's
+    ``POST /login``)."""
+    ldap = services.authz.ldap
+    directory = None
+    if ldap is not None and ldap.settings.authenticate:
+
+        def directory(name: str, password: str) -> bool:
+            return ldap_verify(services, name, password)
+
+    return PasswordSignIn(services.settings.auth, services.clock, directory)

@@ -165,15 +165,45 @@ class PolicyDecision:
     warnings: tuple[str, ...] = ()
 
 
-class PolicyGate(Protocol):
-    """Policies the engine checks before an execution or a stage starts (``gennaker.policies``)."""
+@dataclass
+class PolicyQuestion:
+    """A start or a stage that a policy server must decide before it goes on. The handler that
+    returns one writes nothing; the question is asked with no transaction open, and the handler
+    runs again with the answer (``engine.policy_questions``)."""
 
-    def check_start(self, execution: Execution) -> PolicyDecision:
-        """The decision for an execution about to start."""
+    scope: str  # start | stage
+    #: The handler's copy of the execution, changed by nobody else while the question is asked.
+    execution: Execution
+    stage: Stage | None = None
+
+
+class PolicyGate(Protocol):
+    """Policies the engine checks before an execution or a stage starts (``gennaker.policies``).
+
+    Rules decided in process (CEL) are checked inside the handler's transaction; rules decided by a
+    policy server (OPA) are asked outside it (``ask_*``) and their decision handed to ``check_*``."""
+
+    def asks_remotely(self, scope: str) -> bool:
+        """Whether a rule of the scope is decided by a policy server (a network call)."""
         ...
 
-    def check_stage(self, execution: Execution, stage: Stage) -> PolicyDecision:
-        """The decision for a stage about to start (its context already evaluated)."""
+    def check_start(self, execution: Execution, remote: PolicyDecision | None = None) -> PolicyDecision:
+        """The decision for an execution about to start: the in-process rules plus ``remote``."""
+        ...
+
+    def check_stage(
+        self, execution: Execution, stage: Stage, remote: PolicyDecision | None = None
+    ) -> PolicyDecision:
+        """The decision for a stage about to start (its context already evaluated): the in-process
+        rules plus ``remote``."""
+        ...
+
+    def ask_start(self, execution: Execution) -> PolicyDecision:
+        """The policy server's decision for an execution about to start (network I/O)."""
+        ...
+
+    def ask_stage(self, execution: Execution, stage: Stage) -> PolicyDecision:
+        """The policy server's decision for a stage about to start (network I/O)."""
         ...
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 
 from gennaker.db import DatabaseUnavailable
-from gennaker.engine import dead_letters
+from gennaker.engine import dead_letters, policy_questions
 from gennaker.engine import messages as m
 from gennaker.engine.execution_cache import ExecutionCache
 from gennaker.engine.handlers import TRANSACTIONAL, cancel_stage, run_task
@@ -172,6 +172,8 @@ class Processor:
                 await self._run_task(lease, message)
             elif isinstance(message, m.CancelStage):
                 await self._cancel_stage(lease, message)
+            elif policy_questions.asks(self.services, message.kind):
+                await self._decide(lease, message)
             else:
                 handler = TRANSACTIONAL[message.kind]
                 await asyncio.to_thread(self._transaction, lease, lambda ctx: handler(ctx, message))
@@ -236,6 +238,21 @@ class Processor:
         await asyncio.to_thread(
             self._transaction, current(), lambda ctx: cancel_stage.apply(ctx, message, result)
         )
+
+    async def _decide(self, lease: Lease, message: m.Message) -> None:
+        """StartExecution / StartStage while an OPA policy applies: the policy server is asked
+        between two transactions (engine/policy_questions.py)."""
+        decide = policy_questions.DECIDERS[message.kind]
+        question = await asyncio.to_thread(
+            self._transaction, lease, lambda ctx: decide(ctx, message, None), ack_unless_result=True
+        )
+        if question is None:
+            return
+        async with self._heartbeat(lease) as current:
+            answer = await asyncio.to_thread(
+                policy_questions.ask, self.services, question, self.services.clock.now_ms()
+            )
+        await asyncio.to_thread(self._transaction, current(), lambda ctx: decide(ctx, message, answer))
 
     @contextlib.asynccontextmanager
     async def _heartbeat(self, lease: Lease) -> Any:
@@ -342,6 +359,9 @@ class Processor:
         """Handle ``message`` in the current transaction if it needs no I/O; False to queue it."""
         if isinstance(message, m.RunTask):
             return run_task.is_pure(ctx, message) and run_task.run_inline(ctx, message)
+        if policy_questions.asks(self.services, message.kind):
+            # A question for a policy server (nothing written yet): queued, asked when delivered.
+            return policy_questions.DECIDERS[message.kind](ctx, message, None) is None
         handler = TRANSACTIONAL.get(message.kind)
         if handler is None:
             return False

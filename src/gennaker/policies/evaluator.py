@@ -4,7 +4,7 @@ save, start or stage. A rule that cannot be evaluated (a CEL error, OPA failing 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +77,9 @@ class PolicyEngine:
             return Verdict(
                 rule.name, rule.effect, "allow" if holds else failed, None if holds else rule.message
             )
-        assert client is not None and self.settings.opa.url is not None
+        if client is None or self.settings.opa.url is None:
+            # Only a policy kept in git can get here: gennaker.toml's are checked at start.
+            return Verdict(rule.name, rule.effect, failed, f"{rule.message} ([policies.opa] url is not set)")
         try:
             allowed, reasons = decide(client, self.settings.opa.url, str(rule.path), document)
         except OpaFailure as exc:
@@ -120,21 +122,66 @@ class PolicyEngine:
             return PolicyDecision()
         return self._decision("save", inputs.save_input(config, kind=kind, user=user), rules)
 
-    def check_start(self, execution: Execution) -> PolicyDecision:
-        """The decision for an execution about to start."""
+    # -- the engine's gate (engine.ports.PolicyGate) ------------------------------------------------
+
+    def asks_remotely(self, scope: str) -> bool:
+        """Whether an OPA rule applies to the scope (asked outside the engine's transactions)."""
+        return any(r.engine == "opa" for r in self.rules(_scope(scope)))
+
+    def _local(self, scope: Scope) -> list[PolicyRule]:
+        return [r for r in self.rules(scope) if r.engine != "opa"]
+
+    def _remote(self, scope: Scope) -> list[PolicyRule]:
+        return [r for r in self.rules(scope) if r.engine == "opa"]
+
+    def _merged(
+        self,
+        scope: Scope,
+        document: Callable[[], Mapping[str, Any]],
+        rules: list[PolicyRule],
+        remote: PolicyDecision | None,
+    ) -> PolicyDecision:
+        local = self._decision(scope, document(), rules) if rules else PolicyDecision()
+        if remote is None:
+            return local
+        return PolicyDecision(
+            denied=(*local.denied, *remote.denied), warnings=(*local.warnings, *remote.warnings)
+        )
+
+    def check_start(self, execution: Execution, remote: PolicyDecision | None = None) -> PolicyDecision:
+        """The in-process rules' decision for an execution about to start, plus OPA's ``remote``."""
         # Rules are read once per check (policies kept in git cost a query to read).
-        rules = self.rules("start")
+        rules = self._local("start")
+        return self._merged("start", lambda: inputs.start_input(execution), rules, remote)
+
+    def check_stage(
+        self, execution: Execution, stage: Stage, remote: PolicyDecision | None = None
+    ) -> PolicyDecision:
+        """The in-process rules' decision for a stage about to start, plus OPA's ``remote``."""
+        rules = self._local("stage")
+        return self._merged("stage", lambda: inputs.stage_input(execution, stage), rules, remote)
+
+    def ask_start(self, execution: Execution) -> PolicyDecision:
+        """OPA's decision for an execution about to start (called with no transaction open)."""
+        rules = self._remote("start")
         if not rules:
             return PolicyDecision()
         return self._decision("start", inputs.start_input(execution), rules)
 
-    def check_stage(self, execution: Execution, stage: Stage) -> PolicyDecision:
-        """The decision for a stage about to start."""
-        # Rules are read once per check (policies kept in git cost a query to read).
-        rules = self.rules("stage")
+    def ask_stage(self, execution: Execution, stage: Stage) -> PolicyDecision:
+        """OPA's decision for a stage about to start (called with no transaction open)."""
+        rules = self._remote("stage")
         if not rules:
             return PolicyDecision()
         return self._decision("stage", inputs.stage_input(execution, stage), rules)
+
+
+def _scope(scope: str) -> Scope:
+    if scope == "start":
+        return "start"
+    if scope == "stage":
+        return "stage"
+    return "save"
 
 
 def describe(rules: Sequence[PolicyRule]) -> list[Json]:

@@ -37,15 +37,8 @@ class PolicyRule(BaseModel):
             raise ValueError(
                 f"policy {self.name}: a CEL policy needs 'rule' (an expression true when compliant)"
             )
-        if self.engine == "opa":
-            if not self.path:
-                raise ValueError(f"policy {self.name}: an OPA policy needs 'path' (the data path to ask)")
-            if set(self.scopes) - {"save"}:
-                raise ValueError(
-                    f"policy {self.name}: OPA policies apply to the save scope only: start and stage "
-                    "checks run inside the engine's transactions, where no network call may wait; use "
-                    "a CEL rule for those scopes"
-                )
+        if self.engine == "opa" and not self.path:
+            raise ValueError(f"policy {self.name}: an OPA policy needs 'path' (the data path to ask)")
         if not self.scopes:
             raise ValueError(f"policy {self.name}: 'scopes' must name at least one of save, start, stage")
         return self
@@ -58,7 +51,8 @@ class OpaSettings(BaseModel):
 
     url: str | None = None
     timeout_seconds: float = Field(default=2.0, gt=0, le=30)
-    #: What an unreachable or failing OPA server means: refuse (default) or let the save go on.
+    #: What an unreachable or failing OPA server means: refuse (default) or let the save, start or
+    #: stage go on.
     failure_mode: Literal["deny", "allow"] = "deny"
 
 

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from gennaker.authn.middleware import SESSION_COOKIE, UI_HEADER
-from gennaker.authn.signin import SESSION_DESCRIPTION, check_password, end_session, start_session
+from gennaker.authn.sign_in import PasswordSignIn, Throttled
+from gennaker.authn.signin import SESSION_DESCRIPTION, SignInUnavailable, end_session, start_session
 from gennaker.authn.tokens import TOKEN_PREFIX, TokenRepository
 from gennaker.services import Services
 from gennaker.web.templating import render
@@ -40,19 +41,33 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", next=_safe_next(next), error=None, name="")
 
 
-def _sign_in(services: Services, name: str, password: str, token: str) -> tuple[str | None, str]:
+def _token_sign_in(services: Services, token: str) -> tuple[str | None, str]:
     """(the token to keep in the cookie, "") or (None, why not)."""
-    tokens = TokenRepository()
-    if token:
-        with services.db.read() as conn:
-            found = tokens.lookup(conn, token)
-        return (token, "") if found is not None else (None, "That API token is unknown or revoked.")
-    ok, problem = (
-        check_password(services, name, password) if name else (False, "Wrong user name or password.")
-    )
-    if not ok:
-        return None, problem
-    return start_session(services, name), ""
+    with services.db.read() as conn:
+        found = TokenRepository().lookup(conn, token)
+    return (token, "") if found is not None else (None, "That API token is unknown or revoked.")
+
+
+async def _password_sign_in(request: Request, name: str, password: str) -> tuple[str | None, str, int | None]:
+    """(the session token, "", None) or (None, why not, seconds to wait when throttled). The same check and throttle as
+    HTTP Basic (``authn.sign_in``): failures here count against the user name's and the address's
+    allowance, and once it is spent the form is refused without checking the password."""
+    services: Services = request.app.state.services
+    sign_in: PasswordSignIn = request.app.state.sign_in
+    address = request.client.host if request.client else ""
+    try:
+        matched = bool(name) and await sign_in.check(name, password, address)
+    except SignInUnavailable as exc:
+        return None, str(exc), None
+    except Throttled as exc:
+        return (
+            None,
+            f"Too many failed sign-ins {exc.what}; try again in {exc.retry_after} seconds.",
+            (exc.retry_after),
+        )
+    if not matched:
+        return None, "Wrong user name or password.", None
+    return await anyio.to_thread.run_sync(start_session, services, name), "", None
 
 
 @router.post("/ui/login")
@@ -65,14 +80,19 @@ async def login(request: Request) -> Response:
         return RedirectResponse(next_path, status_code=303)
     name = form.get("username", "").strip()
     token = form.get("token", "").strip()
+    retry_after: int | None = None
     if token and not token.startswith(TOKEN_PREFIX):
         secret, problem = None, f"API tokens start with {TOKEN_PREFIX}."
+    elif token:
+        secret, problem = await anyio.to_thread.run_sync(_token_sign_in, services, token)
     else:
-        secret, problem = await anyio.to_thread.run_sync(
-            _sign_in, services, name, form.get("password", ""), token
-        )
+        secret, problem, retry_after = await _password_sign_in(request, name, form.get("password", ""))
     if secret is None:
-        return render(request, "login.html", status_code=401, next=next_path, error=problem, name=name)
+        status = 401 if retry_after is None else 429
+        page = render(request, "login.html", status_code=status, next=next_path, error=problem, name=name)
+        if retry_after is not None:
+            page.headers["retry-after"] = str(retry_after)
+        return page
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

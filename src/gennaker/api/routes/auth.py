@@ -16,7 +16,8 @@ from gennaker.api.models import ERRORS
 from gennaker.api.permissions import principal_of
 from gennaker.api.responses import json_response
 from gennaker.authn.middleware import SESSION_COOKIE
-from gennaker.authn.signin import check_password, end_session, start_session
+from gennaker.authn.sign_in import PasswordSignIn, Throttled
+from gennaker.authn.signin import SignInUnavailable, end_session, start_session
 from gennaker.authz.model import ACCOUNT_ACTIONS, APPLICATION_ACTIONS, Principal
 from gennaker.authz.oidc import OidcError, Pending
 from gennaker.errors import Forbidden, InvalidInput, NotFound
@@ -150,12 +151,26 @@ async def login(request: Request) -> Response:
     if not services.settings.auth.enabled:
         return json_response(_user_view(services, None))
     name = form.get("username", "").strip()
-    ok, problem = await anyio.to_thread.run_sync(check_password, services, name, form.get("password", ""))
-    if not ok or not name:
+    # The same check and allowance of failures as HTTP Basic and the UI's form (authn.sign_in).
+    sign_in: PasswordSignIn = request.app.state.sign_in
+    address = request.client.host if request.client else ""
+    problem = "Wrong user name or password."
+    try:
+        ok = bool(name) and await sign_in.check(name, form.get("password", ""), address)
+    except SignInUnavailable as exc:
+        ok, problem = False, str(exc)
+    except Throttled as exc:
         return json_response(
-            {"status": 401, "error": "Unauthorized", "message": problem or "Wrong user name or password."},
-            401,
+            {
+                "status": 429,
+                "error": "Too Many Requests",
+                "message": f"Too many failed sign-ins {exc.what}; try again in {exc.retry_after} seconds.",
+            },
+            429,
+            headers={"retry-after": str(exc.retry_after)},
         )
+    if not ok:
+        return json_response({"status": 401, "error": "Unauthorized", "message": problem}, 401)
     secret = await anyio.to_thread.run_sync(start_session, services, name)
     view = await anyio.to_thread.run_sync(_user_view, services, name)
     return _session_response(request, secret, json_response(view))

@@ -10,6 +10,7 @@ from gennaker.engine.handlers._common import (
     release_execution,
     stage_message,
 )
+from gennaker.engine.ports import PolicyDecision, PolicyQuestion
 from gennaker.engine.runtime import HandlerContext
 from gennaker.model.execution import Execution
 from gennaker.model.status import ExecutionStatus
@@ -18,10 +19,21 @@ S = ExecutionStatus
 
 
 def handle(ctx: HandlerContext, message: m.StartExecution) -> None:
-    """Start a NOT_STARTED execution, or park it while a limit or lock holds it back."""
+    """Start a NOT_STARTED execution, or park it while a limit or lock holds it back. Inside a
+    transaction no policy server may be waited on: an execution that needs one is queued again, and
+    the processor asks when it is delivered (``decide``)."""
+    if decide(ctx, message) is not None:
+        ctx.push(message)
+
+
+def decide(
+    ctx: HandlerContext, message: m.StartExecution, remote: PolicyDecision | None = None
+) -> PolicyQuestion | None:
+    """Start (or park) the execution, or (when a policy server must decide and ``remote`` is not
+    its answer yet) return the question to ask, having written nothing."""
     execution = ctx.find(message.execution_id)
     if execution is None or execution.status != S.NOT_STARTED:
-        return
+        return None
     if execution.canceled:
         gates.unpark(ctx, execution)
         execution.status = S.CANCELED
@@ -29,7 +41,7 @@ def handle(ctx: HandlerContext, message: m.StartExecution) -> None:
         ctx.save_header(execution)
         ctx.execution_event(execution, "pipeline.failed")
         release_execution(ctx, execution)
-        return
+        return None
     if execution.start_time_expiry is not None and ctx.now_ms > int(execution.start_time_expiry):
         ctx.push(
             m.CancelExecution(
@@ -39,20 +51,24 @@ def handle(ctx: HandlerContext, message: m.StartExecution) -> None:
                 reason="Could not begin execution before start time expiry",
             )
         )
-        return
+        return None
+    if remote is None and ctx.services.policies.asks_remotely("start"):
+        # Asked before the gates, which write (locks, the waiting list); the answer is applied only
+        # if they let the execution start now, and asked again at its next attempt otherwise.
+        return PolicyQuestion("start", execution)
     blocked = gates.concurrency_block(ctx, execution) or gates.acquire_locks(ctx, execution)
     if blocked is not None:
         _wait(ctx, message, blocked)
-        return
+        return None
     gates.unpark(ctx, execution)
     execution.status = S.RUNNING
     execution.start_time = execution.start_time or ctx.now_ms
     execution.end_time = None
-    decision = ctx.services.policies.check_start(execution)
+    decision = ctx.services.policies.check_start(execution, remote)
     record_policy_warnings(execution, decision)
     if decision.denied:
         _refuse(ctx, execution, decision.denied)
-        return
+        return None
     restart = execution.state.pop("pendingRestart", None)
     if restart:
         stage = execution.stage(str(restart.get("stageId")))
@@ -66,11 +82,12 @@ def handle(ctx: HandlerContext, message: m.StartExecution) -> None:
         ctx.save_header(execution)
         ctx.execution_event(execution, "pipeline.failed", reason="no initial stage")
         release_execution(ctx, execution)
-        return
+        return None
     ctx.save_header(execution)
     ctx.execution_event(execution, "pipeline.starting")
     for stage in first:
         ctx.push(stage_message(execution, stage, m.StartStage))
+    return None
 
 
 def _wait(ctx: HandlerContext, message: m.StartExecution, blocked: gates.Blocked) -> None:

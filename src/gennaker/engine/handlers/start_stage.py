@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gennaker.engine import graph, planning
 from gennaker.engine import messages as m
 from gennaker.engine.handlers._common import (
@@ -13,40 +15,54 @@ from gennaker.engine.handlers._common import (
     stage_message,
     with_stage,
 )
+from gennaker.engine.ports import PolicyDecision, PolicyQuestion
 from gennaker.engine.registry import UnknownStageType, UnknownTaskType
 from gennaker.engine.runtime import HandlerContext
 from gennaker.model.execution import PIPELINE, STAGE_AFTER, STAGE_BEFORE, Execution, Stage
 
+if TYPE_CHECKING:
+    from gennaker.engine.contracts import EngineServices
+
 
 def handle(ctx: HandlerContext, message: m.StartStage) -> None:
-    """Start a NOT_STARTED stage whose upstream stages are done."""
+    """Start a NOT_STARTED stage whose upstream stages are done. Inside a transaction no policy
+    server may be waited on: a stage that needs one is queued again, and the processor asks when it
+    is delivered (``decide``)."""
+    if decide(ctx, message) is not None:
+        ctx.push(message)
+
+
+def decide(
+    ctx: HandlerContext, message: m.StartStage, remote: PolicyDecision | None = None
+) -> PolicyQuestion | None:
+    """Start the stage, or (when a policy server must decide and ``remote`` is not its answer yet)
+    return the question to ask, having written nothing."""
     found = with_stage(ctx, message)
     if found is None:
-        return
+        return None
     execution, stage = found
     if stage.status != S.NOT_STARTED or execution.status.is_complete:
-        return
+        return None
     if should_cancel(execution, stage) and stage.parent_stage_id is None:
         # No new top-level stage once the execution is canceled. Nothing else may be queued for it
         # (a stage that ended just after the cancel asked for this one): let CompleteExecution settle
         # it. A synthetic stage still starts (as in Orca), since its parent cannot finish without
         # it; its tasks see the cancel and end CANCELED.
         ctx.push(execution_message(execution, m.CompleteExecution))
-        return
+        return None
     if graph.any_upstream_failed(execution, stage):
         # Only after a restart can this happen: let CompleteExecution settle the outcome.
         ctx.push(execution_message(execution, m.CompleteExecution))
-        return
+        return None
     if not graph.all_upstream_complete(execution, stage):
-        return  # the last upstream stage to finish sends StartStage again
+        return None  # the last upstream stage to finish sends StartStage again
     if _should_skip(ctx, execution, stage) or _past_expiry(ctx, stage):
         ctx.push(stage_message(execution, stage, m.SkipStage))
-        return
-    stage.start_time = ctx.now_ms
-    stage.status = S.RUNNING
-    if stage.parent_stage_id is None:
-        ctx.services.evaluator.evaluate_stage_context(execution, stage)
-    decision = ctx.services.policies.check_stage(execution, stage)
+        return None
+    if remote is None and ctx.services.policies.asks_remotely("stage"):
+        return PolicyQuestion("stage", execution, stage)
+    prepare_start(ctx.services, execution, stage, ctx.now_ms)
+    decision = ctx.services.policies.check_stage(execution, stage, remote)
     record_policy_warnings(execution, decision)
     if decision.denied:
         # Refused before it plans anything, so none of its tasks or synthetic stages runs.
@@ -55,7 +71,7 @@ def handle(ctx: HandlerContext, message: m.StartStage) -> None:
         ctx.save(execution, stage)
         ctx.stage_event(execution, stage, "stage.starting")
         ctx.push(stage_message(execution, stage, m.CompleteStage))
-        return
+        return None
     try:
         planning.plan_stage(ctx.services.registry, execution, stage, ctx.now_ms)
     except (UnknownStageType, UnknownTaskType) as exc:
@@ -64,10 +80,19 @@ def handle(ctx: HandlerContext, message: m.StartStage) -> None:
         ctx.save(execution, stage)
         ctx.stage_event(execution, stage, "stage.starting")
         ctx.push(stage_message(execution, stage, m.CompleteStage))
-        return
+        return None
     ctx.save(execution, stage)
     ctx.stage_event(execution, stage, "stage.starting")
     _start_first_step(ctx, execution, stage)
+    return None
+
+
+def prepare_start(services: EngineServices, execution: Execution, stage: Stage, now_ms: int) -> None:
+    """The stage as it starts: running, its context evaluated (what stage policies see)."""
+    stage.start_time = now_ms
+    stage.status = S.RUNNING
+    if stage.parent_stage_id is None:
+        services.evaluator.evaluate_stage_context(execution, stage)
 
 
 def _start_first_step(ctx: HandlerContext, execution: Execution, stage: Stage) -> None:
