@@ -56,7 +56,11 @@ FEW_POINTS = "One of the metrics returned fewer than 50 data points, which can r
 def _canary_config(stage: Stage | Mapping[str, Any]) -> dict[str, Any]:
     context = stage.context if isinstance(stage, Stage) else stage
     raw = context.get("canaryConfig")
-    return dict(raw) if isinstance(raw, Mapping) else {}
+    config = dict(raw) if isinstance(raw, Mapping) else {}
+    if context.get("deployments") is not None and not config.get("scopes"):
+        # The deployed server groups are the scopes: such a config need not name any.
+        config["scopes"] = [{"scopeName": "default"}]
+    return config
 
 
 def _deployments(stage: Stage) -> Mapping[str, Any] | None:
@@ -99,9 +103,6 @@ class KayentaCanaryStage(BaseStage):
         if found is None:
             return [SyntheticStageSpec(RUN_CANARY_INTERVALS, "Run Canary Intervals", context)]
         context["useDeployedServerGroups"] = True
-        if not context["canaryConfig"].get("scopes"):
-            # The deployed server groups are the scopes: a config need not name any.
-            context["canaryConfig"]["scopes"] = [{"scopeName": "default"}]
         deploy = {"deployments": dict(found), "application": stage.context.get("application")}
         return [
             SyntheticStageSpec(
@@ -191,9 +192,6 @@ class RunCanaryIntervalsStage(BaseStage):
             }
             if stage.context.get("useDeployedServerGroups"):
                 context["useDeployedServerGroups"] = True
-        if not context["canaryConfig"].get("scopes"):
-            # The deployed server groups are the scopes: a config need not name any.
-            context["canaryConfig"]["scopes"] = [{"scopeName": "default"}]
             if config.get("inlineCanaryConfig"):
                 context["inlineCanaryConfig"] = config["inlineCanaryConfig"]
             specs.append(SyntheticStageSpec(RUN_CANARY, f"{RUN_CANARY_PREFIX}{i}", context))
