@@ -237,3 +237,23 @@ def test_cleanup_goes_on_past_a_failed_step() -> None:
     assert all(s.context["continuePipeline"] is True for s in specs)
     assert specs[2].context["waitTime"] == 120
     assert specs[3].context["shrinkToSize"] == 0 and specs[3].context["allowDeleteActive"] is True
+
+
+def test_a_canceled_canary_destroys_baseline_and_canary(
+    cloud: CloudHarness, tmp_path: Path, series: dict[Any, Any]
+) -> None:
+    _fill(series, bad=False)
+    package, _ = _production(cloud, tmp_path)
+    config_id = save_config(cloud)
+    stages = _canary_pipeline(str(package), config_id)
+    stages[1]["canaryConfig"]["lifetimeDuration"] = "PT1H"
+    stages[1]["canaryConfig"]["canaryAnalysisIntervalMins"] = 30
+    execution = cloud.start(stages, application="shop")
+    cloud.run_until(lambda: {BASELINE, CANARY} <= set(_groups(cloud)), seconds=90)
+    cloud.services.operations.cancel(execution.id, user="dora", reason="wrong version")
+    result = cloud.run_until_complete(execution.id, seconds=60)
+    assert result.status == S.CANCELED
+    canary = result.stage_by_ref_id("2")
+    assert canary is not None
+    assert sorted(canary.context["cancelResults"]["destroyedServerGroups"]) == [BASELINE, CANARY]
+    assert set(_groups(cloud)) == {"shop-web-v000"}
