@@ -163,6 +163,11 @@ def test_a_good_canary_deploys_baseline_and_canary_passes_and_cleans_up(
             "experimentAccountId": "local",
         }
     ]
+    # Each deploy refreshed the cache of what it created (Orca's forceCacheRefresh).
+    refreshed = [
+        s.context.get("refreshed.server.groups") for s in result.stages if s.type == "createServerGroup"
+    ]
+    assert sorted(refreshed) == [[f"local:local:{BASELINE}"], [f"local:local:{CANARY}"]]
     run = next(s for s in result.stages if s.name == "Run Canary #1")
     scope = run.context["scopes"]["default"]
     assert (scope["controlScope"]["scope"], scope["experimentScope"]["scope"]) == (BASELINE, CANARY)

@@ -19,7 +19,14 @@ from gennaker.stages import (
     webhook,
     webhook_preconfigured,
 )
-from gennaker.stages.cloud import cluster_stages, deploy, images, load_balancer_stages, server_group_stages
+from gennaker.stages.cloud import (
+    cache_refresh,
+    cluster_stages,
+    deploy,
+    images,
+    load_balancer_stages,
+    server_group_stages,
+)
 
 
 @hookimpl
@@ -37,6 +44,7 @@ def register_stages(registry: Registry, settings: Any) -> None:
         run_job_local,
         webhook,
         webhook_preconfigured,
+        cache_refresh,
         deploy,
         server_group_stages,
         cluster_stages,

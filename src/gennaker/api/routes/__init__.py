@@ -25,6 +25,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.events",
     "gennaker.api.routes.credentials",
     "gennaker.api.routes.infrastructure",
+    "gennaker.api.routes.cache",
     "gennaker.api.routes.projects",
     "gennaker.api.routes.notifications",
     "gennaker.api.routes.search",
