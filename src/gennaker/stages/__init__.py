@@ -22,6 +22,7 @@ from gennaker.stages import (
 from gennaker.stages.cloud import (
     cache_refresh,
     cluster_stages,
+    delete_image,
     deploy,
     images,
     load_balancer_stages,
@@ -50,5 +51,6 @@ def register_stages(registry: Registry, settings: Any) -> None:
         cluster_stages,
         load_balancer_stages,
         images,
+        delete_image,
     ):
         module.register(registry, settings)
