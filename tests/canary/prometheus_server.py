@@ -91,9 +91,9 @@ def exporter() -> Iterator[str]:
 class Prometheus:
     """A Prometheus process scraping ``target`` every second."""
 
-    def __init__(self, workdir: Path, target: str) -> None:
+    def __init__(self, workdir: Path, target: str, *, port: int | None = None) -> None:
         binary = require_prometheus()
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = workdir / "prometheus.yml"
         config.write_text(
