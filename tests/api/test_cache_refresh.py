@@ -14,7 +14,12 @@ def test_a_forced_refresh_brings_the_server_group_back_at_once(deployed: tuple[S
     services, client = deployed
     services.clouddriver.cache.replace("local", "local", [])
     assert client.get("/applications/shop/serverGroups").json() == []
-    body = {"account": "local", "region": "local", "serverGroupName": "shop-web-v000", "cloudProvider": "local"}
+    body = {
+        "account": "local",
+        "region": "local",
+        "serverGroupName": "shop-web-v000",
+        "cloudProvider": "local",
+    }
     response = client.post("/cache/local/serverGroup", json=body)
     assert response.status_code == 200
     assert response.json() == {"cachedIdentifiersByType": {"serverGroups": ["local:local:shop-web-v000"]}}

@@ -21,7 +21,7 @@ import pytest
 from tests.canary.prometheus_server import Prometheus, require_prometheus
 from tests.e2e.test_local_provider import EXAMPLE, Up, _free_port, _pipeline, require_haproxy, until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 SCOPE = 'proxy="hello-web",server=~"${scope}-.*"'
 CANARY_CONFIG = {
