@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 from tests.canary.prometheus_server import Prometheus, require_prometheus
-from tests.e2e.test_local_provider import EXAMPLE, Up, _free_port, _pipeline, require_haproxy, until
+from tests.e2e.test_local_provider import EXAMPLE, GENNAKER, Up, _free_port, _pipeline, require_haproxy, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -108,10 +109,6 @@ def stack(tmp_path: Path) -> Iterator[tuple[Up, Prometheus, int]]:
     finally:
         prometheus.stop()
         up.stop()
-        import subprocess
-
-        from tests.e2e.test_local_provider import GENNAKER
-
         subprocess.run(
             [GENNAKER, "local", "stop-all", "--yes"], env=up.env, cwd=up.tmp, timeout=120, check=False
         )
