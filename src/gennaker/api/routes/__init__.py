@@ -26,6 +26,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.credentials",
     "gennaker.api.routes.infrastructure",
     "gennaker.api.routes.cache",
+    "gennaker.api.routes.prometheus_sd",
     "gennaker.api.routes.projects",
     "gennaker.api.routes.notifications",
     "gennaker.api.routes.search",
