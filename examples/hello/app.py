@@ -54,7 +54,9 @@ class Metrics:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.codes: dict[int, int] = {}
+        # Both codes from the start: a series that appears only with the first error would leave a
+        # good version without any, which a canary judges as missing data rather than as none.
+        self.codes: dict[int, int] = {200: 0, 500: 0}
         self.buckets = [0] * len(BUCKETS)
         self.count = 0
         self.total = 0.0

@@ -43,6 +43,16 @@ CANARY_CONFIG = {
             "scopeName": "default",
         },
         {
+            "name": "app errors",
+            "query": {
+                "type": "prometheus",
+                "customInlineTemplate": 'PromQL:sum(rate(hello_requests_total{server_group="${scope}",code="500"}[5s]))',
+            },
+            "groups": ["app errors"],
+            "analysisConfigurations": {"canary": {"direction": "increase"}},
+            "scopeName": "default",
+        },
+        {
             "name": "latency",
             "query": {
                 "type": "prometheus",
@@ -56,7 +66,7 @@ CANARY_CONFIG = {
         },
     ],
     "templates": {},
-    "classifier": {"groupWeights": {"errors": 60, "latency": 40}},
+    "classifier": {"groupWeights": {"errors": 40, "app errors": 20, "latency": 40}},
 }
 
 
@@ -103,7 +113,12 @@ def stack(tmp_path: Path) -> Iterator[tuple[Up, Prometheus, int]]:
     stats = next(Path(up.env["GENNAKER_DATA_DIR"]).rglob("stats-port")).read_text().strip()
     workdir = tmp_path / "prometheus"
     workdir.mkdir()
-    prometheus = Prometheus(workdir, f"127.0.0.1:{stats}", port=prometheus_port)
+    # The instances themselves, found through Gennaker's HTTP service discovery.
+    discovery = (
+        "  - job_name: hello\n    http_sd_configs:\n"
+        f"      - url: '{up.url}/prometheus/targets?application=hello'\n        refresh_interval: 1s\n"
+    )
+    prometheus = Prometheus(workdir, f"127.0.0.1:{stats}", port=prometheus_port, extra_jobs=discovery)
     try:
         yield up, prometheus, lb_port
     finally:
@@ -203,6 +218,7 @@ def test_a_good_canary_passes_and_a_bad_one_fails_with_kayentas_reasons(
             r["name"]: r.get("classificationReason") for r in judged["result"]["judgeResult"]["results"]
         }
         assert reasons["errors"] == "The metric errors was classified as High (Critical)"
+        assert reasons["app errors"] == "app errors was classified as High"
         assert judged["result"]["judgeResult"]["score"]["score"] <= 50
         until(lambda: _server_groups(up) == {"hello-web-v000"}, message="baseline and canary destroyed")
     finally:
