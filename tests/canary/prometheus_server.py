@@ -91,14 +91,15 @@ def exporter() -> Iterator[str]:
 class Prometheus:
     """A Prometheus process scraping ``target`` every second."""
 
-    def __init__(self, workdir: Path, target: str) -> None:
+    def __init__(self, workdir: Path, target: str, *, port: int | None = None, extra_jobs: str = "") -> None:
         binary = require_prometheus()
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = workdir / "prometheus.yml"
         config.write_text(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
             f"scrape_configs:\n  - job_name: shop\n    static_configs:\n      - targets: ['{target}']\n"
+            + extra_jobs
         )
         self._log = (workdir / "prometheus.log").open("wb")
         self.process = subprocess.Popen(

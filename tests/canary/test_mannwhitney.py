@@ -105,3 +105,24 @@ def test_zeroin_returns_an_endpoint_that_is_already_a_root() -> None:
 def test_zeroin_finds_a_smooth_root_to_its_tolerance() -> None:
     root = zeroin(0.0, 3.0, -2.0, 7.0, lambda v: v * v - 2)
     assert root == pytest.approx(math.sqrt(2), abs=1e-4)
+
+
+def test_counting_by_merge_agrees_with_a_binary_search_per_point() -> None:
+    """The merge that counts the y below each x - d (many distinct x) must count exactly what a
+    binary search counts, ties across the samples included."""
+    import numpy as np
+
+    from gennaker.canary.mannwhitney import WilcoxonStatistic
+
+    rng = np.random.default_rng(3)
+    cases = [
+        (rng.normal(0, 1, 300), rng.normal(0.2, 1, 250)),
+        (np.arange(200) * 0.5, np.arange(150) * 0.25 + 0.125),  # x - d lands exactly on y values
+        (rng.normal(0, 1, 100), np.round(rng.normal(0, 1, 400), 1)),
+    ]
+    for x, y in cases:
+        stat = WilcoxonStatistic(x, y)
+        assert stat._pooled is not None  # the merge is in use
+        for d in [*rng.normal(0, 1, 10), 0.0, 0.25, 0.5, float(stat.x[3] - stat.y[0])]:
+            z = stat._ux - d
+            assert np.array_equal(stat._count_below(z), np.searchsorted(stat.y, z, "left"))

@@ -203,7 +203,11 @@ def test_marginal_final_score_fails_and_continue_pipeline(harness: Harness, seri
     [
         ({"canaryConfigId": "x"}, {}, "either `endTime` or `lifetimeDuration`"),
         ({"lifetimeDuration": "PT1M"}, {}, "either UUID or name string"),
-        ({"canaryConfigId": "x", "lifetimeDuration": "PT1M"}, {"deployments": {}}, "`deployments`"),
+        (
+            {"canaryConfigId": "x", "lifetimeDuration": "PT1M"},
+            {"deployments": {}},
+            "deployments.baseline must be an object",
+        ),
     ],
 )
 def test_stage_configuration_errors(

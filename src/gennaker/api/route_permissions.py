@@ -228,6 +228,11 @@ RULES: dict[str, Rule] = {
     "GET /manifests/{account}/{location}/{kind}/cluster/{application}/{cluster}/dynamic/{criteria}": app(R),
     # artifact accounts (Clouddriver's artifact credentials carry no permissions)
     "GET /artifacts/credentials": SIGNED_IN,
+    # Clouddriver's on-demand cache refresh changes nothing but the cache
+    "POST /cache/{cloud_provider}/{type_name}": SIGNED_IN,
+    "GET /cache/{cloud_provider}/{type_name}": SIGNED_IN,
+    # Prometheus service discovery lists every application's instances: a scraper's admin token
+    "GET /prometheus/targets": ADMIN,
     "PUT /artifacts/fetch": SIGNED_IN,
     "GET /artifacts/account/{account}/names": SIGNED_IN,
     "GET /securityGroups": SIGNED_IN,

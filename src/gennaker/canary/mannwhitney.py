@@ -30,6 +30,8 @@ Array = npt.NDArray[np.float64]
 MAX_ITERATIONS = 1000
 TOLERANCE = 1e-4
 EPSILON = 2.220446049250313e-16
+#: From this many distinct x on, counting by a merge beats a binary search per element.
+_MERGE_FROM = 64
 _TINY = 5e-324  # Double.MIN_VALUE: commons-math's Precision.equals(x, 0) is "within one ulp of 0"
 
 
@@ -130,6 +132,11 @@ class WilcoxonStatistic:
         self._min_gap = float(gaps.min()) if gaps.size else math.inf
         self._x_scale = float(np.max(np.abs(self.x))) if self.x.size else 0.0
         self._cache: dict[float, float] = {}
+        # Counting by merge pays for many distinct x (and needs x without repeats).
+        self._pooled: Array | None = None
+        if self._wx is None and self._ux.size >= _MERGE_FROM:
+            self._pooled = np.concatenate((self._ux, self.y))
+        self._z_index = np.arange(self._ux.size, dtype=np.int64)
 
     def __call__(self, d: float) -> float:
         cached = self._cache.get(d)
@@ -141,7 +148,7 @@ class WilcoxonStatistic:
 
     def _evaluate(self, d: float) -> float:
         z = self._ux - d
-        left = np.searchsorted(self.y, z, "left")
+        left = self._count_below(z)
         weights = self._wx
         sum_left = int(left.sum() if weights is None else (left * weights).sum())
         cross = 0
@@ -168,6 +175,19 @@ class WilcoxonStatistic:
         if sigma == 0:
             raise MannWhitneyError("cannot compute confidence interval when all observations are tied")
         return (dz - correction) / sigma
+
+    def _count_below(self, z: Array) -> npt.NDArray[np.int64]:
+        """For each ``z_i`` (sorted), how many ``y`` lie strictly below it."""
+        if self._pooled is None:
+            return np.searchsorted(self.y, z, "left")
+        # Both samples sorted: a stable sort of [z, y] is a merge of two runs (timsort; linear),
+        # where a binary search per element costs log(ny) each. z goes first, so a y equal to some
+        # z_i sorts after it and is not counted as below; the i-th z lands at i + its count.
+        pooled = self._pooled
+        pooled[: z.size] = z
+        below: npt.NDArray[np.int64] = (pooled.argsort(kind="stable") < z.size).nonzero()[0]
+        below -= self._z_index
+        return below
 
     def diff(self, d: float, quantile: float) -> float:
         """Kayenta's ``wilcoxonDiff(mu=d, quantile)``."""

@@ -11,9 +11,9 @@ A judgement at or below the marginal threshold fails its runCanary stage (FAILED
 ``canaryPipelineExecutionId``, ``canaryScore``, ``lastUpdated``, ``lastUpdatedIso``, ``warnings`` on each
 runCanary stage; ``canaryScores``, ``canaryScoreMessage`` and ``intervalStageId`` on kayentaCanary.
 
-``deployments`` (baseline and canary server groups deployed and cleaned up by the stage) is not
-planned yet: such a stage fails with a message saying so, and the interval planning already takes
-the scopes it would fill in (gennaker.canary.intervals.request_scopes).
+With ``deployments`` the stage also deploys a baseline and a canary server group before the
+intervals and destroys them afterwards, on failure and on cancel too (gennaker.canary.deployments);
+the judgements then compare those two server groups.
 """
 
 from __future__ import annotations
@@ -24,16 +24,26 @@ from typing import Any
 
 import anyio.to_thread
 
+from gennaker.canary import deployments
 from gennaker.canary.intervals import CanaryStageError, plan, request_scopes, thresholds
 from gennaker.canary.runner import RunOptions
 from gennaker.canary.service import Services as CanaryServices
 from gennaker.canary.service import execute
 from gennaker.canary.store import CanaryConfigRepository, CanaryExecutionRepository
-from gennaker.engine.contracts import BaseStage, BaseTask, SyntheticStageSpec, TaskResult, TaskRun, TaskSpec
+from gennaker.engine.contracts import (
+    BaseStage,
+    BaseTask,
+    EngineServices,
+    SyntheticStageSpec,
+    TaskResult,
+    TaskRun,
+    TaskSpec,
+)
 from gennaker.engine.registry import Registry
 from gennaker.errors import GennakerError
-from gennaker.model.execution import Stage
+from gennaker.model.execution import Execution, Stage
 from gennaker.model.status import ExecutionStatus
+from gennaker.providers.clouddriver import Clouddriver
 from gennaker.stages._common import attempt_key, failed
 
 KAYENTA_CANARY = "kayentaCanary"
@@ -46,15 +56,23 @@ FEW_POINTS = "One of the metrics returned fewer than 50 data points, which can r
 def _canary_config(stage: Stage | Mapping[str, Any]) -> dict[str, Any]:
     context = stage.context if isinstance(stage, Stage) else stage
     raw = context.get("canaryConfig")
-    return dict(raw) if isinstance(raw, Mapping) else {}
+    config = dict(raw) if isinstance(raw, Mapping) else {}
+    if context.get("deployments") is not None and not config.get("scopes"):
+        # The deployed server groups are the scopes: such a config need not name any.
+        config["scopes"] = [{"scopeName": "default"}]
+    return config
+
+
+def _deployments(stage: Stage) -> Mapping[str, Any] | None:
+    found = stage.context.get("deployments")
+    return found if isinstance(found, Mapping) else None
 
 
 def _problem(stage: Stage) -> str | None:
     if stage.context.get("deployments") is not None:
-        return (
-            "kayentaCanary with `deployments` (baseline and canary server groups deployed by the stage) is "
-            "not supported yet; deploy them with deploy stages and give their scopes in canaryConfig.scopes."
-        )
+        found = deployments.problem(stage.context.get("deployments"))
+        if found is not None:
+            return found
     config = _canary_config(stage)
     if not config.get("canaryConfigId") and not config.get("canaryConfigName"):
         return "Canary config must be specified as either UUID or name string"
@@ -73,18 +91,67 @@ class KayentaCanaryStage(BaseStage):
     type = KAYENTA_CANARY
 
     def before_stages(self, stage: Stage) -> list[SyntheticStageSpec]:
-        """The intervals stage, with the canary config and continuePipeline copied down."""
+        """The intervals stage, with the canary config and continuePipeline copied down; with
+        ``deployments``, the baseline and canary deployment first."""
         if _problem(stage) is not None:
             return []
-        context = {
+        context: dict[str, Any] = {
             "canaryConfig": _canary_config(stage),
             "continuePipeline": stage.context.get("continuePipeline"),
         }
-        return [SyntheticStageSpec(RUN_CANARY_INTERVALS, "Run Canary Intervals", context)]
+        found = _deployments(stage)
+        if found is None:
+            return [SyntheticStageSpec(RUN_CANARY_INTERVALS, "Run Canary Intervals", context)]
+        context["useDeployedServerGroups"] = True
+        deploy = {"deployments": dict(found), "application": stage.context.get("application")}
+        return [
+            SyntheticStageSpec(
+                deployments.DEPLOY_CANARY_SERVER_GROUPS, "Deploy Canary Server Groups", deploy
+            ),
+            SyntheticStageSpec(RUN_CANARY_INTERVALS, "Run Canary Intervals", context),
+        ]
 
     def tasks(self, stage: Stage) -> list[TaskSpec]:
         """Aggregate the interval scores."""
         return [TaskSpec("aggregateCanaryResults", "aggregateCanaryResults")]
+
+    def after_stages(self, stage: Stage) -> list[SyntheticStageSpec]:
+        """With ``deployments``: destroy the baseline and canary clusters."""
+        return self._cleanup(stage)
+
+    def on_failure_stages(self, stage: Stage) -> list[SyntheticStageSpec]:
+        """With ``deployments``: destroy them on failure too."""
+        return self._cleanup(stage)
+
+    @staticmethod
+    def _cleanup(stage: Stage) -> list[SyntheticStageSpec]:
+        found = _deployments(stage)
+        if found is None or deployments.problem(found) is not None:
+            return []
+        context = {"deployments": dict(found)}
+        return [SyntheticStageSpec(deployments.CLEANUP_CANARY_CLUSTERS, "Cleanup Canary Clusters", context)]
+
+    @property
+    def cancellable(self) -> bool:
+        """Cancelable: a canceled canary destroys its baseline and canary server groups."""
+        return True
+
+    async def cancel(
+        self, execution: Execution, stage: Stage, services: EngineServices
+    ) -> Mapping[str, Any] | None:
+        """Destroy the baseline and canary clusters (no cleanup stage runs after a cancel)."""
+        found = _deployments(stage)
+        clouddriver = getattr(services, "clouddriver", None)
+        if (
+            found is None
+            or deployments.problem(found) is not None
+            or not isinstance(clouddriver, Clouddriver)
+        ):
+            return None
+        destroyed = await deployments.destroy_clusters(
+            clouddriver, attempt_key(execution, stage), execution.application, found
+        )
+        return {"destroyedServerGroups": destroyed}
 
 
 class RunCanaryIntervalsStage(BaseStage):
@@ -123,6 +190,8 @@ class RunCanaryIntervalsStage(BaseStage):
                 "siteLocal": dict(config.get("siteLocal") or {}),
                 "continuePipeline": stage.context.get("continuePipeline"),
             }
+            if stage.context.get("useDeployedServerGroups"):
+                context["useDeployedServerGroups"] = True
             if config.get("inlineCanaryConfig"):
                 context["inlineCanaryConfig"] = config["inlineCanaryConfig"]
             specs.append(SyntheticStageSpec(RUN_CANARY, f"{RUN_CANARY_PREFIX}{i}", context))
@@ -188,6 +257,7 @@ class RunKayentaCanaryTask(BaseTask):
                 except GennakerError:
                     return None
 
+        resolved: dict[str, Any] = {}
         if await anyio.to_thread.run_sync(existing) is None:
             options = RunOptions(
                 application=run.execution.application,
@@ -197,8 +267,14 @@ class RunKayentaCanaryTask(BaseTask):
                 storage_account_name=run.context.get("storageAccountName"),
                 config_id=str(config_id),
             )
+            scopes = run.context.get("scopes")
+            if run.context.get("useDeployedServerGroups"):
+                scopes = deployments.deployed_scopes(scopes or {}, run.context.get("deployedServerGroups"))
+                if scopes is None:
+                    return failed("No deployed server groups to analyse (deployedServerGroups is missing).")
+                resolved = {"scopes": scopes}
             request = {
-                "scopes": run.context.get("scopes"),
+                "scopes": scopes,
                 "thresholds": run.context.get("scoreThresholds"),
                 "siteLocal": run.context.get("siteLocal") or {},
             }
@@ -219,7 +295,7 @@ class RunKayentaCanaryTask(BaseTask):
             except GennakerError as exc:
                 return failed(exc.message, errors=[str(e) for e in getattr(exc, "errors", ())] or None)
         outputs = {"canaryPipelineExecutionId": execution_id, "canaryConfigId": config_id}
-        return TaskResult.succeeded({"canaryPipelineExecutionId": execution_id}, outputs)
+        return TaskResult.succeeded({"canaryPipelineExecutionId": execution_id, **resolved}, outputs)
 
 
 class MonitorKayentaCanaryTask(BaseTask):
@@ -339,6 +415,11 @@ def _number(value: float) -> str:
 
 def register(registry: Registry, settings: Any) -> None:
     """Add the canary stage types and their tasks."""
+    registry.add_task(
+        "propagateDeployedServerGroupScopes", deployments.PropagateDeployedServerGroupScopesTask()
+    )
+    registry.add_stage(deployments.DeployCanaryServerGroupsStage())
+    registry.add_stage(deployments.CleanupCanaryClustersStage())
     registry.add_task("aggregateCanaryResults", AggregateCanaryResultsTask())
     registry.add_task("resolveKayentaConfigId", ResolveKayentaConfigIdTask())
     registry.add_task("runCanary", RunKayentaCanaryTask())

@@ -8,6 +8,7 @@ import contextlib
 import importlib
 import inspect
 import logging
+import os
 import signal
 import socket
 import sys
@@ -153,6 +154,8 @@ async def run_roles(
         tasks[WORKER] = asyncio.create_task(processor.run(stop), name=WORKER)
         if liveness is not None:
             tasks["liveness"] = asyncio.create_task(_keep_alive(liveness, stop), name="liveness")
+        if SCHEDULER not in roles:
+            tasks["agents"] = asyncio.create_task(_run_agents(services, stop), name="agents")
     scheduler = load_scheduler() if SCHEDULER in roles else None
     if scheduler is not None:
         tasks[SCHEDULER] = asyncio.create_task(_run_scheduler(scheduler, services, stop), name=SCHEDULER)
@@ -182,6 +185,15 @@ async def run_roles(
     if failed:
         raise StartupError(f"the {', '.join(failed)} role stopped unexpectedly")
     log.info("stopped")
+
+
+async def _run_agents(services: Services, stop: asyncio.Event) -> None:
+    """A worker without the scheduler role still supervises deployed instances (under leases,
+    so one process per account does it, whichever roles the processes have)."""
+    from gennaker.providers.agents import run_agents
+
+    holder = f"{socket.gethostname()}:{os.getpid()}:worker"
+    await run_agents(services.clouddriver, services.db, services.clock, stop, holder=holder)
 
 
 def _recover_leases(services: Services, roles: tuple[str, ...]) -> Liveness | None:

@@ -1,10 +1,12 @@
-"""The providers' agents in the scheduler role: every provider's own agents (the local
-provider's supervisors) and one caching agent per account, each under its own lease so that
-exactly one scheduler process runs it, each at its own interval."""
+"""The providers' agents: every provider's own agents (the local provider's supervisors) and one
+caching agent per account, each under its own lease so that exactly one process runs it, each at
+its own interval. The scheduler role runs them; a worker running without the scheduler role runs
+them too (run_agents), under the same leases."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -89,3 +91,26 @@ class AgentRunner:
                 await asyncio.to_thread(lease.release)
             except Exception:
                 log.debug("cannot release %s", lease.name, exc_info=True)
+
+
+async def run_agents(
+    clouddriver: Clouddriver,
+    db: Database,
+    clock: Clock,
+    stop: asyncio.Event,
+    *,
+    holder: str,
+    interval_s: float = 1.0,
+) -> None:
+    """Run the providers' agents until ``stop`` is set, in a process without the scheduler role
+    (a lone ``gennaker worker``): the same leases as the scheduler's, so whichever processes run,
+    exactly one supervises each account and refreshes its cache."""
+    runner = AgentRunner(clouddriver, db, clock, holder)
+    log.info("provider agents started in %s (%d agents)", holder, len(runner.agents))
+    try:
+        while not stop.is_set():
+            await runner.run_once()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+    finally:
+        await runner.aclose()

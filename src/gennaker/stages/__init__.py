@@ -23,7 +23,9 @@ from gennaker.stages import (
     webhook_preconfigured,
 )
 from gennaker.stages.cloud import (
+    cache_refresh,
     cluster_support,
+    delete_image,
     deploy,
     disable_cluster,
     images,
@@ -56,6 +58,7 @@ def register_stages(registry: Registry, settings: Any) -> None:
         run_job_kubernetes,
         webhook,
         webhook_preconfigured,
+        cache_refresh,
         deploy,
         server_group_stages,
         cluster_support,
@@ -69,5 +72,6 @@ def register_stages(registry: Registry, settings: Any) -> None:
         images,
         deploy_manifest,
         manifest_stages,
+        delete_image,
     ):
         module.register(registry, settings)

@@ -28,6 +28,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "gennaker.api.routes.artifacts",
     "gennaker.api.routes.infrastructure",
     "gennaker.api.routes.manifests",
+    "gennaker.api.routes.cache",
+    "gennaker.api.routes.prometheus_sd",
     "gennaker.api.routes.projects",
     "gennaker.api.routes.notifications",
     "gennaker.api.routes.search",

@@ -38,6 +38,7 @@ OPERATIONS = frozenset(
         "upsertLoadBalancer",
         "deleteLoadBalancer",
         "bake",
+        "deleteImage",
     }
 )
 
@@ -127,6 +128,8 @@ class LocalProvider:
                 "version": image.version,
                 "previouslyBaked": previously,
             }
+        if request.name == "deleteImage":
+            return self._delete_image(d)
         rt = self.runtime(request.account)
         ops = ServerGroupOperations(rt)
         if request.name in ("createServerGroup", "cloneServerGroup"):
@@ -154,6 +157,18 @@ class LocalProvider:
         if request.name == "disableServerGroup":
             return ops.disable(name, d.get("desiredPercentage"), d.get("drainSeconds"))
         return ops.destroy(name)
+
+    def _delete_image(self, d: Mapping[str, Any]) -> dict[str, Any]:
+        reference = d.get("imageId") or d.get("imageName")
+        if not isinstance(reference, str) or not reference:
+            raise OperationError("deleteImage needs imageId (an image id like sha256:... or an image name)")
+        image = self.images.resolve(reference)
+        if image is None:
+            raise OperationError(
+                f"imageId: there is no local image {reference!r} (GET /images/find lists them)"
+            )
+        self.images.delete(image.id)
+        return {"imageId": image.id, "imageName": image.name, "deleted": True}
 
     def _upsert_load_balancer(self, rt: LocalAccountRuntime, d: Mapping[str, Any]) -> dict[str, Any]:
         name = str(d.get("name") or d.get("loadBalancerName") or "")

@@ -15,9 +15,10 @@ from gennaker.model.moniker import InvalidName, Moniker, cluster_name, next_sequ
 from gennaker.providers.local.account import LocalAccountRuntime
 from gennaker.providers.local.health import validate as validate_health
 from gennaker.providers.local.state import ACTIVE, CREATING, DESTROYING, ServerGroup, capacity_of
+from gennaker.providers.local.weights import check_weight
 from gennaker.providers.protocol import OperationError
 
-_SPEC_KEYS = ("command", "env", "healthCheck", "loadBalancers", "drainSeconds")
+_SPEC_KEYS = ("command", "env", "healthCheck", "loadBalancers", "drainSeconds", "trafficWeight")
 
 
 def _capacity(value: Any, where: str = "capacity") -> dict[str, int]:
@@ -77,6 +78,7 @@ def _validate_spec(description: Mapping[str, Any]) -> dict[str, Any]:
     drain = description.get("drainSeconds")
     if drain is not None and (isinstance(drain, bool) or not isinstance(drain, (int, float)) or drain < 0):
         raise OperationError(f"drainSeconds must be a number of seconds >= 0 (got {drain!r})")
+    check_weight(description)
     spec = {k: description[k] for k in _SPEC_KEYS if description.get(k) is not None}
     spec["command"] = [str(a) for a in command]
     spec["env"] = {

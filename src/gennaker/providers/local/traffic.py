@@ -15,6 +15,7 @@ from typing import Any
 
 from gennaker.providers.local.settings import LocalAccount
 from gennaker.providers.local.state import ACTIVE, CREATING, LocalState
+from gennaker.providers.local.weights import weight_of
 from gennaker.providers.protocol import OperationError
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Traffic:
                                 address="127.0.0.1",
                                 port=instance.port,
                                 state=instance.traffic,
+                                weight=weight_of(group.spec),
                             )
                         )
             listener = (lb.spec.get("listeners") or [{}])[0]

@@ -211,6 +211,7 @@ class CreateServerGroupStage(BaseStage):
             TaskSpec("determineSourceServerGroup", "determineSourceServerGroup"),
             TaskSpec(create, "createServerGroupTask"),
             TaskSpec("monitorDeploy", "monitorOperation"),
+            TaskSpec("forceCacheRefresh", "serverGroupCacheForceRefresh"),
             TaskSpec("waitForUpInstances", "waitForUpInstances"),
         ]
 

@@ -141,3 +141,16 @@ def test_a_data_directory_too_long_for_unix_sockets_still_works(
         assert HAProxyManager(account="test", data_dir=long_dir).is_running()
     finally:
         manager.stop()
+
+
+def test_no_directory_short_enough_for_the_sockets_is_a_clear_error(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    long_tmp = tmp_path / ("t" * 100)
+    long_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    manager = HAProxyManager(account="test", data_dir=data_dir / ("d" * 90) / "haproxy")
+    with pytest.raises(HAProxyError, match=r"no directory short enough for HAProxy's unix sockets .*TMPDIR"):
+        manager.ensure_running([])
