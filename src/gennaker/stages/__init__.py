@@ -19,7 +19,15 @@ from gennaker.stages import (
     webhook,
     webhook_preconfigured,
 )
-from gennaker.stages.cloud import cluster_stages, deploy, images, load_balancer_stages, server_group_stages
+from gennaker.stages.cloud import (
+    cluster_stages,
+    deploy,
+    images,
+    load_balancer_stages,
+    pin_server_group,
+    server_group_stages,
+    source_capacity,
+)
 
 
 @hookimpl
@@ -39,6 +47,8 @@ def register_stages(registry: Registry, settings: Any) -> None:
         webhook_preconfigured,
         deploy,
         server_group_stages,
+        pin_server_group,
+        source_capacity,
         cluster_stages,
         load_balancer_stages,
         images,

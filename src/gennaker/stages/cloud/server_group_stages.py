@@ -12,6 +12,7 @@ from gennaker.engine.contracts import BaseStage, BaseTask, SyntheticStageSpec, T
 from gennaker.engine.registry import Registry
 from gennaker.model.execution import Stage
 from gennaker.stages._common import as_bool, as_int, as_number, failed, new_attempt
+from gennaker.stages.cloud.capacity import action_of, relative_capacity, scaled_and_pinned
 from gennaker.stages.cloud.support import BadStage, cached_server_groups, outcome, provider_of, submit
 from gennaker.stages.cloud.targets import DetermineTargetServerGroupTask
 from gennaker.stages.cloud.waits import (
@@ -78,7 +79,13 @@ class ResizeServerGroupTask(BaseTask):
         if group is None:
             return failed(f"server group {name!r} does not exist in {account}")
         current = {k: int(v) for k, v in (group.get("capacity") or {}).items()}
-        capacity = resize_capacity(run.context, current)
+        relative = await relative_capacity(run, provider, account, group)
+        if relative is not None:
+            capacity: dict[str, int] | str = relative
+        else:
+            capacity = resize_capacity(run.context, current)
+            if not isinstance(capacity, str) and action_of(run.context) == "scale_exact":
+                capacity = scaled_and_pinned(run.context, capacity)
         if isinstance(capacity, str):
             return failed(capacity)
         description = {**run.context, "serverGroupName": name, "capacity": capacity, "credentials": account}
