@@ -23,6 +23,7 @@ from gennaker.providers.operations import OperationLog
 from gennaker.providers.registry import ProviderRegistry
 from gennaker.queue import open_queue
 from gennaker.queue.base import Queue
+from gennaker.stages.cloud.port import HasCloudDriver
 from gennaker.store import migrate
 from gennaker.store.app_notifications import ApplicationNotificationRepository
 from gennaker.store.applications import ApplicationRepository
@@ -64,6 +65,10 @@ class Services:
         # Policies kept in git exist only where gitops repositories are configured.
         stored = StoredPolicies(self.db) if self.settings.gitops.get("repositories") else None
         self.policies = PolicyEngine(policy_settings(self.settings), self.clock, stored)
+
+    def cloud_port(self) -> HasCloudDriver:
+        """These services as the cloud stages' port (mypy checks that they provide it)."""
+        return self
 
     def close(self) -> None:
         """Stop the queue's listener and release pooled connections."""

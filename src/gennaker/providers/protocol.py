@@ -98,6 +98,22 @@ class OperationRequest:
     application: str | None
 
 
+@dataclass(frozen=True)
+class ProviderWaits:
+    """How long stages wait on a provider's results, and how often they look (Orca fixes these for
+    cloud APIs; a provider whose results are observable at once, like ``local``, shortens them)."""
+
+    #: WaitForClusterDisable's minimum time once something was disabled, for connection draining
+    #: the stage cannot observe (Orca's ``tasks.disable-cluster-min-time-millis``, 90 s).
+    disable_cluster_min_ms: int = 90_000
+    #: How often wait tasks poll the read model (Orca's cluster and instance waits: 10 s).
+    poll_ms: int = 10_000
+
+
+#: Orca's waits, for providers that do not say otherwise.
+CLOUD_WAITS = ProviderWaits()
+
+
 class Agent(Protocol):
     """Background work of a provider, run every ``interval_ms`` under a lease named ``name``."""
 
@@ -116,6 +132,8 @@ class CloudProvider(Protocol):
     id: str
     #: The platform health type (``Amazon`` for AWS, ``Local`` here) for platformHealthOnly apps.
     health_provider_name: str
+    #: How stages wait on this provider (CLOUD_WAITS unless its results are observable sooner).
+    waits: ProviderWaits
 
     def accounts(self) -> Sequence[Account]:
         """Every configured account."""

@@ -20,13 +20,19 @@ from gennaker.stages import (
     webhook_preconfigured,
 )
 from gennaker.stages.cloud import (
-    cluster_stages,
+    cluster_support,
     deploy,
+    disable_cluster,
     images,
     load_balancer_stages,
     pin_server_group,
+    rollback_cluster,
+    rollback_server_group,
+    scale_down_cluster,
     server_group_stages,
+    shrink_cluster,
     source_capacity,
+    targets,
 )
 
 
@@ -49,7 +55,13 @@ def register_stages(registry: Registry, settings: Any) -> None:
         server_group_stages,
         pin_server_group,
         source_capacity,
-        cluster_stages,
+        cluster_support,
+        disable_cluster,
+        scale_down_cluster,
+        shrink_cluster,
+        targets,
+        rollback_server_group,
+        rollback_cluster,
         load_balancer_stages,
         images,
     ):

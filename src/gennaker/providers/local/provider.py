@@ -18,7 +18,14 @@ from gennaker.providers.local.settings import LocalAccount
 from gennaker.providers.local.state import ACTIVE, LoadBalancer
 from gennaker.providers.local.supervisor import Supervisor
 from gennaker.providers.local.views import records
-from gennaker.providers.protocol import Account, Agent, CacheRecord, OperationError, OperationRequest
+from gennaker.providers.protocol import (
+    Account,
+    Agent,
+    CacheRecord,
+    OperationError,
+    OperationRequest,
+    ProviderWaits,
+)
 
 OPERATIONS = frozenset(
     {
@@ -41,7 +48,17 @@ class LocalProvider:
     id = "local"
     health_provider_name = "Local"
 
-    def __init__(self, db: Database, clock: Clock, data_dir: Path, accounts: Sequence[LocalAccount]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        data_dir: Path,
+        accounts: Sequence[LocalAccount],
+        *,
+        waits: ProviderWaits | None = None,
+    ) -> None:
+        #: Disables return once HAProxy shows the drain done, so no minimum wait; fast polls.
+        self.waits = waits or ProviderWaits(disable_cluster_min_ms=0, poll_ms=500)
         self.images = ImageStore(db, clock, (Path(data_dir) / "local" / "images").resolve())
         self.runtimes = {
             a.name: LocalAccountRuntime(db, clock, a, a.directory(data_dir), self.images) for a in accounts

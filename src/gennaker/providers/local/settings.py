@@ -10,6 +10,13 @@ Without any, there is one account ``local`` (region ``local``) with the defaults
     bind_address = "127.0.0.1"           # where load balancers listen
     haproxy_path = "/usr/sbin/haproxy"   # default: found on PATH
     haproxy_stats_port = 19100           # HAProxy's Prometheus exporter; default: none
+
+How stages wait on the provider (``[providers.local.waits]``); a disable returns once HAProxy
+reports the drained servers idle, so the cluster-disable wait needs no minimum time here::
+
+    [providers.local.waits]
+    disable_cluster_min_time_ms = 0      # Orca's tasks.disable-cluster-min-time-millis (90000)
+    poll_ms = 500                        # wait tasks' polling interval (Orca: 10000)
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gennaker.config import ConfigError
+from gennaker.providers.protocol import ProviderWaits
 
 DEFAULT_ACCOUNT = "local"
 DEFAULT_REGION = "local"
@@ -90,3 +98,24 @@ def accounts_from(section: Mapping[str, Any]) -> tuple[LocalAccount, ...]:
     if len(set(names)) != len(names):
         raise ConfigError(f"providers.local.accounts: account names must be unique (got {names})")
     return tuple(accounts)
+
+
+class LocalWaits(BaseModel):
+    """``[providers.local.waits]``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    disable_cluster_min_time_ms: int = Field(default=0, ge=0)
+    poll_ms: int = Field(default=500, ge=50)
+
+
+def waits_from(section: Mapping[str, Any]) -> ProviderWaits:
+    """The waits of ``[providers.local.waits]``; ConfigError naming the bad setting."""
+    local = section.get("local") if isinstance(section, Mapping) else None
+    raw = (local or {}).get("waits") if isinstance(local, Mapping) else None
+    try:
+        waits = LocalWaits.model_validate(raw or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"providers.local.waits: {problems}") from None
+    return ProviderWaits(disable_cluster_min_ms=waits.disable_cluster_min_time_ms, poll_ms=waits.poll_ms)

@@ -23,7 +23,7 @@ class PinServerGroupStage(BaseStage):
         """determineTargetServerGroup -> resizeServerGroup -> monitorServerGroup."""
         new_attempt(stage)
         return [
-            TaskSpec("determineTargetServerGroup", "determineTargetServerGroup"),
+            TaskSpec("determineTargetServerGroup", "resolveTargetServerGroup"),
             TaskSpec("resizeServerGroup", "resizeServerGroupTask"),
             TaskSpec("monitorServerGroup", "monitorOperation"),
         ]

@@ -1,68 +1,40 @@
 """``resizeServerGroup``, ``enableServerGroup``, ``disableServerGroup``, ``destroyServerGroup``
-(Orca's stages of the same names, reference §4.2): determine the target, submit the operation,
-monitor it, wait for the result to show in the read model."""
+(Orca's stages of the same names, reference §4.2, planned as Orca's
+TargetServerGroupLinearStageSupport plans them).
+
+A top-level stage runs no task itself: with a dynamic ``target`` it plans a
+``determineTargetServerGroup`` stage and then one child of its own type per location (``region``
+or every entry of ``regions``) with ``targetLocation``; with a static target, one child per
+location. A child (or a stage planned by a strategy) resolves its server group, submits the
+operation, monitors it and waits for the result to show in the read model."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from gennaker.engine.contracts import BaseStage, BaseTask, SyntheticStageSpec, TaskResult, TaskRun, TaskSpec
 from gennaker.engine.registry import Registry
 from gennaker.model.execution import Stage
-from gennaker.stages._common import as_bool, as_int, as_number, failed, new_attempt
-from gennaker.stages.cloud.capacity import action_of, relative_capacity, scaled_and_pinned
-from gennaker.stages.cloud.support import BadStage, cached_server_groups, outcome, provider_of, submit
-from gennaker.stages.cloud.targets import DetermineTargetServerGroupTask
+from gennaker.stages._common import ATTEMPT_ID, as_bool, as_number, failed, new_attempt
+from gennaker.stages.cloud.cluster_support import locations_of
+from gennaker.stages.cloud.resize_capacity import action_of, capacity_of, resize_capacity
+from gennaker.stages.cloud.support import (
+    BadStage,
+    cached_server_groups,
+    cluster_of,
+    outcome,
+    provider_of,
+    submit,
+)
+from gennaker.stages.cloud.targets import STAGE_TYPE as DTSG
+from gennaker.stages.cloud.targets import is_dynamic
 from gennaker.stages.cloud.waits import (
     WaitForCapacityMatchTask,
     WaitForDestroyedServerGroupTask,
     WaitForDownInstancesTask,
     WaitForServerGroupDisabledTask,
 )
-
-
-def resize_capacity(ctx: Mapping[str, Any], current: Mapping[str, int]) -> dict[str, int] | str:
-    """The new capacity for Orca's resize actions (or a message naming the bad field)."""
-    action = str(ctx.get("action") or "").lower()
-    if str(ctx.get("resizeType") or "").lower() == "exact" or not action:
-        action = "scale_exact"
-    if action == "scale_exact":
-        wanted = ctx.get("capacity")
-        if not isinstance(wanted, Mapping):
-            return 'capacity must be an object like {"min": 1, "max": 3, "desired": 2}'
-        parts = {k: as_int(wanted.get(k)) for k in ("min", "max", "desired")}
-        for key, raw in wanted.items():
-            if key in parts and raw not in (None, "") and parts[key] is None:
-                return f"capacity.{key} must be a whole number (got {raw!r})"
-        if parts["min"] is not None and parts["max"] is not None and parts["min"] > parts["max"]:
-            return f"capacity: min ({parts['min']}) is greater than max ({parts['max']}); make min <= desired <= max"
-        low = parts["min"] if parts["min"] is not None else current.get("min", 0)
-        if parts["max"] is not None:
-            low = min(low, parts["max"])
-        high = parts["max"] if parts["max"] is not None else max(low, current.get("max", 0))
-        desired = (
-            parts["desired"]
-            if parts["desired"] is not None
-            else min(max(current.get("desired", 0), low), high)
-        )
-        if parts["desired"] is not None and not low <= desired <= high:
-            return f"capacity.desired ({desired}) must be between min ({low}) and max ({high})"
-        return {"min": low, "max": high, "desired": desired}
-    if action in ("scale_up", "scale_down"):
-        sign = 1 if action == "scale_up" else -1
-        pct = as_number(ctx.get("scalePct"))
-        num = as_int(ctx.get("scaleNum"))
-        if pct is None and num is None:
-            return f"{action} needs scalePct (a percentage) or scaleNum (a number of instances)"
-        result = {}
-        for key in ("min", "desired", "max"):
-            value = current.get(key, 0)
-            delta = math.ceil(value * pct / 100) if pct is not None else int(num or 0)
-            result[key] = max(0, value + sign * delta)
-        return result
-    return f"action {ctx.get('action')!r} is not supported here; use scale_exact, scale_up or scale_down"
 
 
 class ResizeServerGroupTask(BaseTask):
@@ -75,17 +47,27 @@ class ResizeServerGroupTask(BaseTask):
         except BadStage as exc:
             return failed(str(exc))
         name = run.stage.context["serverGroupName"]
-        group = next((g for g in cached_server_groups(run, provider, account) if g["name"] == name), None)
+        groups = cached_server_groups(run, provider, account)
+        group = next((g for g in groups if g["name"] == name), None)
         if group is None:
             return failed(f"server group {name!r} does not exist in {account}")
-        current = {k: int(v) for k, v in (group.get("capacity") or {}).items()}
-        relative = await relative_capacity(run, provider, account, group)
-        if relative is not None:
-            capacity: dict[str, int] | str = relative
-        else:
-            capacity = resize_capacity(run.context, current)
-            if not isinstance(capacity, str) and action_of(run.context) == "scale_exact":
-                capacity = scaled_and_pinned(run.context, capacity)
+        current = capacity_of(group.get("capacity"))
+        action = action_of(run.context)
+        source_capacity = None
+        if action == "scale_to_server_group":
+            source: Mapping[str, Any] = (
+                run.context["source"] if isinstance(run.context.get("source"), Mapping) else {}
+            )
+            source_name = source.get("serverGroupName") or source.get("asgName")
+            found = next((g for g in groups if g["name"] == source_name), None)
+            if source_name and found is None:
+                return failed(f"source server group {source_name!r} does not exist in {account}")
+            source_capacity = capacity_of(found.get("capacity")) if found is not None else None
+        cluster = cluster_of(run.context) or group.get("cluster")
+        siblings = [
+            g for g in groups if g.get("cluster") == cluster and g.get("region") == group.get("region")
+        ]
+        capacity = resize_capacity(run.context, current, source=source_capacity, cluster=siblings)
         if isinstance(capacity, str):
             return failed(capacity)
         description = {**run.context, "serverGroupName": name, "capacity": capacity, "credentials": account}
@@ -147,8 +129,25 @@ class DestroyServerGroupTask(_OperationTask):
     operation, notification = "destroyServerGroup", "destroyservergroup"
 
 
+_LOCATION_KEYS = ("region", "regions", "zone", "zones")
+_DISABLE_KEYS = (
+    "serverGroupName",
+    "asgName",
+    "target",
+    "targetLocation",
+    "cluster",
+    "moniker",
+    "credentials",
+    "account",
+    "cloudProvider",
+    "region",
+    "interestingHealthProviderNames",
+    "drainSeconds",
+)
+
+
 class TargetStage(BaseStage):
-    """A stage that acts on one server group: resolve, act, monitor, wait."""
+    """A stage that acts on one server group per location."""
 
     def __init__(self, type_name: str, act: tuple[str, str], waits: list[tuple[str, str]]) -> None:
         self.type = type_name
@@ -156,35 +155,53 @@ class TargetStage(BaseStage):
         self._waits = waits
 
     def tasks(self, stage: Stage) -> list[TaskSpec]:
-        """determineTargetServerGroup -> the operation -> monitor -> waits."""
+        """None at the top level (its children act); else resolve -> act -> monitor -> waits."""
+        if stage.parent_stage_id is None:
+            return []
         new_attempt(stage)
         return [
-            TaskSpec("determineTargetServerGroup", "determineTargetServerGroup"),
+            TaskSpec("determineTargetServerGroup", "resolveTargetServerGroup"),
             TaskSpec(*self._act),
             TaskSpec("monitorServerGroup", "monitorOperation"),
             *(TaskSpec(*w) for w in self._waits),
         ]
 
     def before_stages(self, stage: Stage) -> list[SyntheticStageSpec]:
-        """destroyServerGroup disables first unless ``skipDisableBeforeDestroy``."""
-        if self.type != "destroyServerGroup" or as_bool(stage.context.get("skipDisableBeforeDestroy"), False):
+        """Top level: [determineTargetServerGroup] then a child per location. A destroy child
+        disables first unless ``skipDisableBeforeDestroy``."""
+        if stage.parent_stage_id is None:
+            return self._compose(stage)
+        if (
+            self.type != "destroyServerGroup"
+            or "targetLocation" not in stage.context
+            or as_bool(stage.context.get("skipDisableBeforeDestroy"), False)
+        ):
             return []
-        keep = (
-            "serverGroupName",
-            "asgName",
-            "target",
-            "cluster",
-            "moniker",
-            "credentials",
-            "account",
-            "cloudProvider",
-            "region",
-            "regions",
-            "interestingHealthProviderNames",
-            "drainSeconds",
-        )
-        context = {k: v for k, v in stage.context.items() if k in keep}
+        context = {k: v for k, v in stage.context.items() if k in _DISABLE_KEYS}
         return [SyntheticStageSpec("disableServerGroup", "disableServerGroup", context)]
+
+    def _compose(self, stage: Stage) -> list[SyntheticStageSpec]:
+        ctx = stage.context
+        locations = locations_of(ctx) or [""]
+        shared = {k: v for k, v in ctx.items() if k not in (*_LOCATION_KEYS, ATTEMPT_ID)}
+        specs = []
+        if is_dynamic(ctx):
+            for key in _LOCATION_KEYS:
+                ctx.pop(key, None)
+            dtsg = dict(shared)
+            if locations != [""]:
+                dtsg["regions"] = locations
+            specs.append(SyntheticStageSpec(DTSG, DTSG, dtsg, chained=False))
+        for location in locations:
+            child = dict(shared)
+            if location:
+                child["region"] = location
+                child["targetLocation"] = {"type": "REGION", "value": location}
+                child["deployServerGroupsRegion"] = location
+            else:
+                child["targetLocation"] = {"type": "REGION", "value": None}
+            specs.append(SyntheticStageSpec(self.type, str(stage.name or self.type), child))
+        return specs
 
     def prepare_for_restart(self, stage: Stage) -> None:
         """A restart acts again."""
@@ -194,7 +211,6 @@ class TargetStage(BaseStage):
 
 def register(registry: Registry, settings: Any) -> None:
     """Add the four server group stages and their tasks."""
-    registry.add_task("determineTargetServerGroup", DetermineTargetServerGroupTask())
     registry.add_task("resizeServerGroupTask", ResizeServerGroupTask())
     registry.add_task("enableServerGroupTask", EnableServerGroupTask())
     registry.add_task("disableServerGroupTask", DisableServerGroupTask())

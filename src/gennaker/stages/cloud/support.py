@@ -10,25 +10,35 @@ from typing import Any
 from gennaker.engine.contracts import TaskResult, TaskRun
 from gennaker.errors import InvalidInput
 from gennaker.model.moniker import cluster_name, parse_name
-from gennaker.providers.clouddriver import Clouddriver
 from gennaker.providers.operations import SUCCEEDED, OperationRecord, operation_id
-from gennaker.providers.protocol import SERVER_GROUPS, CloudProvider, OperationRequest
+from gennaker.providers.protocol import (
+    CLOUD_WAITS,
+    SERVER_GROUPS,
+    CloudProvider,
+    OperationRequest,
+    ProviderWaits,
+)
 from gennaker.stages._common import attempt_key, failed
+from gennaker.stages.cloud.port import CloudDriverPort, HasCloudDriver
 
 
 class BadStage(Exception):
     """The stage context cannot be acted on; the message names the field."""
 
 
-def clouddriver(run: TaskRun) -> Clouddriver:
-    """The providers, reached through the services the composition root built (the engine's
-    narrow EngineServices does not name them: the engine knows nothing of providers)."""
-    found = getattr(run.services, "clouddriver", None)
-    if not isinstance(found, Clouddriver):
-        raise BadStage(
-            "this Gennaker process has no cloud providers (gennaker.services.Services.clouddriver)"
-        )
-    return found
+def clouddriver(run: TaskRun) -> CloudDriverPort:
+    """The providers, through the cloud port the composition root wires (the engine's narrow
+    EngineServices does not name them: the engine knows nothing of providers)."""
+    services = run.services
+    if not isinstance(services, HasCloudDriver):
+        raise BadStage("this Gennaker process has no cloud providers (its services carry no cloud port)")
+    return services.clouddriver
+
+
+def waits_of(provider: CloudProvider) -> ProviderWaits:
+    """How stages wait on this provider (Orca's fixed waits unless the provider says otherwise)."""
+    waits = getattr(provider, "waits", None)  # plugins written before ProviderWaits existed
+    return waits if isinstance(waits, ProviderWaits) else CLOUD_WAITS
 
 
 def account_of(ctx: Mapping[str, Any]) -> str | None:
@@ -119,10 +129,13 @@ async def submit(
     description: Mapping[str, Any],
     *,
     index: int = 0,
+    key: str | None = None,
 ) -> tuple[OperationRecord, dict[str, Any]]:
-    """Run one provider operation under an id of this stage attempt; (its record, the context to
-    merge: ``kato.last.task.id``, ``kato.tasks``, ``deploy.account.name``)."""
-    op_id = operation_id(attempt_key(run.execution, run.stage), name, index)
+    """Run one provider operation under an id of this stage attempt (and of ``key``, the thing it
+    acts on, when a task runs several); (its record, the context to merge: ``kato.last.task.id``,
+    ``kato.tasks``, ``deploy.account.name``)."""
+    attempt = attempt_key(run.execution, run.stage)
+    op_id = operation_id(f"{attempt}-{key}" if key else attempt, name, index)
     request = OperationRequest(op_id, name, description, account, run.execution.application)
     record = await clouddriver(run).operations.submit(provider, request)
     context = {
