@@ -212,6 +212,13 @@ class SchedulerSettings(_Section):
     cron_timezone: str = "America/Los_Angeles"
 
 
+class TrafficGuardSettings(_Section):
+    """``[traffic_guards]``: Orca's ``traffic-guards.min-capacity-ratio``."""
+
+    #: Refuse a removal that leaves at most this share of a guarded cluster's up instances.
+    min_capacity_ratio: float = Field(default=0.0, ge=0.0, lt=0.5)
+
+
 class Settings(_Section):
     """Everything Gennaker reads at start, validated once."""
 
@@ -226,6 +233,7 @@ class Settings(_Section):
     expressions: ExpressionSettings = ExpressionSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     events: EventSettings = EventSettings()
+    traffic_guards: TrafficGuardSettings = TrafficGuardSettings()
     #: Sections owned by later subsystems (webhook, notifications, docker, ...), validated there.
     webhook: Mapping[str, Any] = Field(default_factory=dict)
     notifications: Mapping[str, Any] = Field(default_factory=dict)

@@ -118,5 +118,9 @@ def build_services(
         pipelines=PipelineConfigRepository(clock),
         strategies=PipelineConfigRepository(clock, kind="strategy"),
         templates=PipelineTemplateRepository(clock),
-        clouddriver=Clouddriver(providers, cache, OperationLog(db, clock, cache)),
+        clouddriver=Clouddriver(
+            providers,
+            cache,
+            OperationLog(db, clock, cache, min_capacity_ratio=settings.traffic_guards.min_capacity_ratio),
+        ),
     )

@@ -20,6 +20,7 @@ from gennaker.clock import Clock
 from gennaker.db import Database
 from gennaker.providers.cache import InfrastructureCache
 from gennaker.providers.protocol import CloudProvider, OperationError, OperationRequest
+from gennaker.providers.traffic_guards import TrafficGuards
 from gennaker.store.json import dumps, loads
 from gennaker.store.schema import provider_operations as ops_t
 
@@ -102,10 +103,13 @@ def _record(row: Any) -> OperationRecord:
 class OperationLog:
     """Records and runs provider operations."""
 
-    def __init__(self, db: Database, clock: Clock, cache: InfrastructureCache) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, cache: InfrastructureCache, *, min_capacity_ratio: float = 0.0
+    ) -> None:
         self.db = db
         self.clock = clock
         self.cache = cache
+        self.guards = TrafficGuards(db, clock, min_capacity_ratio=min_capacity_ratio)
 
     def get(self, op_id: str) -> OperationRecord | None:
         """The record of one operation."""
@@ -158,7 +162,8 @@ class OperationLog:
             request.operation_id, record.operation, description, record.account, record.application
         )
         try:
-            result = await provider.run(run)
+            async with self.guards.guarded(provider, run):
+                result = await provider.run(run)
         except OperationError as exc:
             await asyncio.to_thread(self._finish, record.id, FAILED, None, str(exc))
         else:

@@ -8,7 +8,7 @@ from pathlib import Path
 from gennaker.model.execution import Stage
 from gennaker.model.status import ExecutionStatus
 from gennaker.stages.cloud.server_group_stages import TargetStage
-from gennaker.stages.cloud.targets import is_dynamic, target_kind
+from gennaker.stages.cloud.targets import is_dynamic, pick, target_kind
 from tests.stages.cloud.conftest import CloudHarness, deploy_pipeline
 
 S = ExecutionStatus
@@ -83,3 +83,24 @@ def test_dynamic_targets_resolve_through_the_determine_stage(cloud: CloudHarness
     child = next(s for s in done.stages if s.type == "disableServerGroup" and s.parent_stage_id)
     assert child.context["targetLocation"] == {"type": "REGION", "value": "local"}
     assert child.context["deploy.server.groups"] == {"local": ["shop-web-v000"]}
+
+
+def test_target_selection_rules() -> None:
+    groups = [
+        {"name": "a-v000", "createdTime": 1, "instances": [1, 2, 3]},
+        {"name": "a-v001", "createdTime": 2, "instances": [1]},
+        {"name": "a-v002", "createdTime": 3, "instances": [1, 2, 3]},
+        {"name": "a-v003", "createdTime": None, "instances": [1, 2, 3, 4]},  # no createdTime: ignored
+    ]
+    names = {kind: pick(groups, kind) for kind in ("current", "previous", "oldest", "largest", "fail")}
+    assert {k: v["name"] if not isinstance(v, str) else v for k, v in names.items()} == {
+        "current": "a-v002",
+        "previous": "a-v001",
+        "oldest": "a-v000",
+        "largest": "a-v002",  # a tie on size goes to the newest
+        "fail": "More than one target found",
+    }
+    one = groups[:1]
+    assert isinstance(pick(one, "previous"), str) and isinstance(pick(one, "oldest"), str)
+    assert pick(one, "fail")["name"] == "a-v000"  # type: ignore[index]
+    assert pick([], "current") == "no server group in the cluster"

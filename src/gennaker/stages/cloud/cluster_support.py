@@ -10,6 +10,7 @@ so a task re-run after a crash never mistakes one server group's recorded operat
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from gennaker.stages.cloud.support import (
     fresh_server_groups,
     provider_of,
     submit,
+    submitted,
     waits_of,
 )
 
@@ -178,6 +180,9 @@ class ClusterWideTask(BaseTask):
                 return TaskResult.succeeded()
             return failed(str(exc))
         chosen = {loc.region: self.select(ctx, loc) for loc in scope.locations}
+        for loc in scope.locations:  # a re-run keeps what the first run had started on
+            started = await asyncio.to_thread(self._started, run, loc, chosen[loc.region])
+            chosen[loc.region] = retain_order([*chosen[loc.region], *started])
         acted = {region: [str(g["name"]) for g in groups] for region, groups in chosen.items() if groups}
         context: dict[str, Any] = {
             "notification.type": self.operation.lower(),
@@ -195,6 +200,7 @@ class ClusterWideTask(BaseTask):
                     "cloudProvider": scope.provider.id,
                     "moniker": group.get("moniker"),
                     "interestingHealthProviderNames": ctx.get("interestingHealthProviderNames"),
+                    "operationDescriptor": f"Running {self.operation} on",
                     **self.payload(ctx, group),
                 }
                 record, kato = await submit(
@@ -205,6 +211,14 @@ class ClusterWideTask(BaseTask):
                 if record.status != "SUCCEEDED":
                     return failed(record.error or f"{self.operation} of {name} failed", context)
         return TaskResult.succeeded(context)
+
+    def _started(self, run: TaskRun, loc: Location, picked: list[Group]) -> list[Group]:
+        names = {g["name"] for g in picked}
+        return [
+            g
+            for g in loc.candidates
+            if g["name"] not in names and submitted(run, self.operation, key=f"{loc.region}:{g['name']}")
+        ]
 
     def tolerates_missing(self, ctx: Mapping[str, Any]) -> bool:
         """Whether an empty or missing cluster is success for this task."""

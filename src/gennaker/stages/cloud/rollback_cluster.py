@@ -44,6 +44,12 @@ def healthy_percentage(capacity: Any, override: Any) -> int:
     return 90 if desired < 20 else 95
 
 
+def image_name(group: Mapping[str, Any]) -> Any:
+    """The server group's image name (``imageName``, or ``image.imageName``/``image.name``)."""
+    image = _mapping(group.get("image"))
+    return group.get("imageName") or image.get("imageName") or image.get("name")
+
+
 def is_enabled(group: Mapping[str, Any]) -> bool:
     """Orca's rule: ``disabled`` absent or false."""
     return not group.get("disabled")
@@ -68,14 +74,14 @@ def candidates_in(
     rollback = enabled[0]
     if original:
         restore_name: str = original
-        image = next((g.get("imageName") or g.get("imageId") for g in here if g["name"] == original), None)
+        image = next((image_name(g) for g in here if g["name"] == original), None)
     else:
         pool = enabled if only_enabled else here
         previous = next((g for g in pool if g["name"] != rollback["name"]), None)
         if previous is None:
             return f"Could not find a server group to roll back to! (serverGroupName: {rollback['name']})"
         restore_name = str(previous["name"])
-        image = previous.get("imageName") or (previous.get("image") or {}).get("imageName")
+        image = image_name(previous)
     context = {
         "rollbackServerGroupName": rollback["name"],
         "restoreServerGroupName": restore_name,

@@ -9,6 +9,7 @@ PreviousImageRollback, reference §5.7): after-stages chosen by ``rollbackType``
   larger of both capacities, min pinned, unless unchanged] -> ["waitBeforeDisable"] -> disable the
   rollback server group -> ["Restore Min Capacity From Snapshot due to rollback"].
 - PREVIOUS_IMAGE: "clone" the rollback server group with the previous image, red/black.
+- TEST: a "wait" of ``rollbackContext.waitTime`` seconds (Orca's test rollback).
 
 Orca looks the two server groups up while planning; here a task does it first and records their
 capacities in the context, so planning stays free of I/O (and a lookup failure is a clear TERMINAL).
@@ -56,6 +57,8 @@ class CheckRollbackTask(BaseTask):
                 f"rollbackType {run.context.get('rollbackType')!r} is not one of {', '.join(TYPES)}"
             )
         rb = rollback_context(run.context)
+        if kind == "TEST":
+            return TaskResult.succeeded()
         if not rb.get("rollbackServerGroupName"):
             return failed(
                 "rollbackContext.rollbackServerGroupName is required (the server group to roll back)"
@@ -242,6 +245,8 @@ class RollbackServerGroupStage(BaseStage):
             return _explicit(stage, rb)
         if kind == "PREVIOUS_IMAGE":
             return _previous_image(stage, rb)
+        if kind == "TEST":  # Orca's TestRollback: only a wait, for exercising rollbacks
+            return [SyntheticStageSpec("wait", "wait", {"waitTime": rb.get("waitTime")})]
         return []
 
     def prepare_for_restart(self, stage: Stage) -> None:

@@ -200,7 +200,7 @@ class TargetStage(BaseStage):
                 child["deployServerGroupsRegion"] = location
             else:
                 child["targetLocation"] = {"type": "REGION", "value": None}
-            specs.append(SyntheticStageSpec(self.type, str(stage.name or self.type), child))
+            specs.append(SyntheticStageSpec(self.type, self.type, child))
         return specs
 
     def prepare_for_restart(self, stage: Stage) -> None:

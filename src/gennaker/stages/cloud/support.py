@@ -121,6 +121,18 @@ def _replace_task(tasks: Any, entry: dict[str, Any]) -> list[dict[str, Any]]:
     return [*kept, entry]
 
 
+def submission_id(run: TaskRun, name: str, *, index: int = 0, key: str | None = None) -> str:
+    """The operation id ``submit`` uses for this stage attempt, operation and key."""
+    attempt = attempt_key(run.execution, run.stage)
+    return operation_id(f"{attempt}-{key}" if key else attempt, name, index)
+
+
+def submitted(run: TaskRun, name: str, *, key: str) -> bool:
+    """Whether this stage attempt already recorded the operation on ``key`` (a re-run after a
+    crash must finish what the first run started, even if the target no longer looks eligible)."""
+    return clouddriver(run).operations.get(submission_id(run, name, key=key)) is not None
+
+
 async def submit(
     run: TaskRun,
     provider: CloudProvider,
@@ -134,8 +146,7 @@ async def submit(
     """Run one provider operation under an id of this stage attempt (and of ``key``, the thing it
     acts on, when a task runs several); (its record, the context to merge: ``kato.last.task.id``,
     ``kato.tasks``, ``deploy.account.name``)."""
-    attempt = attempt_key(run.execution, run.stage)
-    op_id = operation_id(f"{attempt}-{key}" if key else attempt, name, index)
+    op_id = submission_id(run, name, index=index, key=key)
     request = OperationRequest(op_id, name, description, account, run.execution.application)
     record = await clouddriver(run).operations.submit(provider, request)
     context = {

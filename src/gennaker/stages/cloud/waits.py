@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from gennaker.engine.contracts import BaseTask, TaskResult, TaskRun
+from gennaker.model.status import ExecutionStatus
 from gennaker.stages._common import as_number, failed
-from gennaker.stages.cloud.support import BadStage, fresh_server_groups, provider_of
+from gennaker.stages.cloud.support import BadStage, fresh_server_groups, provider_of, waits_of
 
 _NOT_UP = ("Down", "OutOfService", "Starting", "Draining")
 _DOWNISH = ("Down", "OutOfService", "Starting")
@@ -74,11 +76,27 @@ def target_size(ctx: Mapping[str, Any], group: Mapping[str, Any]) -> int:
 
 
 class _ServerGroupWait(BaseTask):
-    """Polls the server groups of ``deploy.server.groups`` (or the stage's own) until a condition."""
+    """Polls the server groups of ``deploy.server.groups`` (or the stage's own) until a condition,
+    at the provider's pace (Orca's 10 s for cloud providers, 500 ms for the local one)."""
 
     backoff_ms = 2_000
     timeout_ms: int | None = 2 * 3600 * 1000
     overridable_timeout = True
+
+    async def execute(self, run: TaskRun) -> TaskResult:
+        """One check; a RUNNING answer polls again after the provider's interval."""
+        result = await self.check(run)
+        if result.status != ExecutionStatus.RUNNING or result.backoff_ms is not None:
+            return result
+        try:
+            provider, _ = provider_of(run)
+        except BadStage:
+            return result
+        return replace(result, backoff_ms=waits_of(provider).poll_ms)
+
+    async def check(self, run: TaskRun) -> TaskResult:  # pragma: no cover - always overridden
+        """Look once."""
+        raise NotImplementedError
 
     def names(self, run: TaskRun) -> dict[str, list[str]]:
         groups = run.stage.context.get("deploy.server.groups")
@@ -98,7 +116,7 @@ class _ServerGroupWait(BaseTask):
 class WaitForUpInstancesTask(_ServerGroupWait):
     """Every server group has its target number of instances up."""
 
-    async def execute(self, run: TaskRun) -> TaskResult:
+    async def check(self, run: TaskRun) -> TaskResult:
         """Check the up count against the target."""
         try:
             groups, wanted = await self.groups(run)
@@ -145,7 +163,7 @@ class WaitForUpInstancesTask(_ServerGroupWait):
 class WaitForDownInstancesTask(_ServerGroupWait):
     """The instances a disable took out are down in every considered health."""
 
-    async def execute(self, run: TaskRun) -> TaskResult:
+    async def check(self, run: TaskRun) -> TaskResult:
         """Check the instances (all, or the ones the disable named)."""
         interesting = interesting_of(run.context)
         if interesting == []:
@@ -169,7 +187,7 @@ class WaitForDownInstancesTask(_ServerGroupWait):
 class WaitForServerGroupDisabledTask(_ServerGroupWait):
     """The server group reports ``disabled`` (skipped for partial disables)."""
 
-    async def execute(self, run: TaskRun) -> TaskResult:
+    async def check(self, run: TaskRun) -> TaskResult:
         """Check the flag."""
         pct = as_number(run.context.get("desiredPercentage"))
         if pct is not None and pct < 100:
@@ -183,7 +201,7 @@ class WaitForServerGroupDisabledTask(_ServerGroupWait):
 class WaitForCapacityMatchTask(_ServerGroupWait):
     """The server group has exactly its desired number of instances, up if it is enabled."""
 
-    async def execute(self, run: TaskRun) -> TaskResult:
+    async def check(self, run: TaskRun) -> TaskResult:
         """Compare instance count and up count with the desired capacity."""
         groups, _ = await self.groups(run)
         interesting = interesting_of(run.context)
@@ -205,7 +223,7 @@ class WaitForCapacityMatchTask(_ServerGroupWait):
 class WaitForDestroyedServerGroupTask(_ServerGroupWait):
     """The server group is gone from the cluster."""
 
-    async def execute(self, run: TaskRun) -> TaskResult:
+    async def check(self, run: TaskRun) -> TaskResult:
         """Done when the cache no longer has it."""
         groups, _ = await self.groups(run)
         if all(g is None for g in groups.values()):
