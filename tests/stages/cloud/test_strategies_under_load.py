@@ -398,3 +398,53 @@ def test_a_version_that_never_gets_healthy_is_rolled_back(shop: Shop) -> None:
     groups = shop.groups()
     assert groups["shop-web-v000"]["disabled"] is False
     assert groups["shop-web-v001"]["disabled"] is True
+
+
+def test_a_failed_rolling_validation_rolls_back_and_unpins_the_source(shop: Shop) -> None:
+    failing = shop.h.save_pipeline(
+        {
+            "application": "shop",
+            "name": "validate-and-fail",
+            "stages": [{"refId": "1", "type": "fail", "name": "Smoke test", "message": "smoke test failed"}],
+        }
+    )
+    with generate_load(shop.url, rate=RATE) as load:
+        first = shop.deploy("1", "", 4, capacity={"min": 2, "max": 4, "desired": 4})
+        assert first.status == S.SUCCEEDED, _errors(first)
+        shop.serving(load, "1")
+        started = time.time()
+        done = shop.deploy(
+            "2",
+            "rollingredblack",
+            4,
+            capacity={"min": 2, "max": 4, "desired": 4},
+            targetPercentages=[25, 50],
+            pipelineBeforeCleanup={"application": "shop", "pipelineId": failing["id"]},
+            rollback={"onFailure": True},
+        )
+        shop.serving(load, "1")
+    assert done.status == S.TERMINAL
+    planned = _synthetic(done)
+    assert planned[:4] == [
+        ("determineTargetServerGroup", "Determine Deployed Server Group"),
+        ("pinServerGroup", "Pin shop-web-v000"),
+        ("resizeServerGroup", "Grow to 25% of Desired Size"),
+        ("pipeline", "Run Validation Pipeline"),
+    ]
+    assert planned[4:] == [
+        ("rollbackCluster", "Rollback shop-web"),
+        ("pinServerGroup", "Unpin shop-web-v000"),
+    ]
+    assert all(
+        s.status == S.SUCCEEDED for s in done.stages if s.name in ("Rollback shop-web", "Unpin shop-web-v000")
+    )
+    groups = shop.groups()
+    # the source serves again with its own min back; the new group is out of the load balancer
+    assert groups["shop-web-v000"] == {
+        "capacity": {"min": 2, "max": 4, "desired": 4},
+        "disabled": False,
+        "instances": 4,
+    }
+    assert groups["shop-web-v001"]["disabled"] is True
+    during = [a for a in load.answers if a.started >= started]
+    assert not [a for a in during if a.failed], load.summary()
