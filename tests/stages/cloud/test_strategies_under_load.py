@@ -38,6 +38,18 @@ def _haproxy() -> None:
         pytest.skip("HAProxy is not installed (apt-get install haproxy)")
 
 
+EXPRESSIONS = {
+    "refId": "3",
+    "requisiteStageRefIds": ["2"],
+    "type": "evaluateVariables",
+    "variables": [
+        {"key": "all", "value": "${#deployedServerGroups()[0]['serverGroup']}"},
+        {"key": "byName", "value": "${#deployedServerGroups('Deploy in local')[0]['serverGroup']}"},
+        {"key": "source", "value": "${#stage('Deploy in local')['context']['source']['serverGroupName']}"},
+    ],
+}
+
+
 def _port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -120,9 +132,11 @@ class Shop:
         desired: int = 2,
         *,
         watch: Callable[[], None] | None = None,
+        then: tuple[dict[str, Any], ...] = (),
         **cluster: Any,
     ) -> Execution:
-        execution = self.h.start(self.stages(version, strategy, desired, **cluster), application="shop")
+        stages = self.stages(version, strategy, desired, **cluster) + list(then)
+        execution = self.h.start(stages, application="shop")
         self.deploys += 1
 
         def finished() -> bool:
@@ -190,10 +204,16 @@ def test_highlander_under_load(shop: Shop) -> None:
         _first(shop, load)
         started = time.time()
         disabled = DisabledAt(shop)
-        done = shop.deploy("2", "highlander", 2, watch=disabled)
+        done = shop.deploy("2", "highlander", 2, watch=disabled, then=(EXPRESSIONS,))
         assert done.status == S.SUCCEEDED, _errors(done)
         shop.serving(load, "2")
     assert _synthetic(done) == [("shrinkCluster", "shrinkCluster")]
+    outputs = done.stage_by_ref_id("3").outputs  # type: ignore[union-attr]
+    assert outputs["byName"] == outputs["all"] == "shop-web-v001"
+    assert outputs["source"] == "shop-web-v000"
+    deploy = next(s for s in done.stages if s.type == "createServerGroup")
+    assert deploy.name == "Deploy in local"
+    assert deploy.context["deploy.server.groups"] == {"local": ["shop-web-v001"]}
     assert shop.groups() == {
         "shop-web-v001": {"capacity": {"min": 2, "max": 2, "desired": 2}, "disabled": False, "instances": 2}
     }
