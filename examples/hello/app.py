@@ -1,6 +1,7 @@
 """A small HTTP service for trying Gennaker's local provider (standard library only).
 
-GET /health answers 200 "ok"; GET /metrics answers Prometheus metrics; any other path answers the
+GET /health answers 200 "ok" (503 "unhealthy" when HEALTHY=false, to try a version whose
+health check never passes); GET /metrics answers Prometheus metrics; any other path answers the
 version (the VERSION variable) and the instance that served it. It listens on 127.0.0.1:$PORT and
 stops cleanly on SIGTERM.
 
@@ -93,6 +94,7 @@ class Metrics:
 
 
 METRICS = Metrics()
+HEALTHY = os.environ.get("HEALTHY", "true").strip().lower() not in ("false", "0", "no")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -101,7 +103,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         """Health, metrics, or the version."""
         if self.path == "/health":
-            self._answer(200, b"ok\n", "text/plain")
+            self._answer(200 if HEALTHY else 503, b"ok\n" if HEALTHY else b"unhealthy\n", "text/plain")
             return
         if self.path == "/metrics":
             self._answer(200, METRICS.render().encode(), "text/plain; version=0.0.4")

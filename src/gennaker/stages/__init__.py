@@ -30,11 +30,13 @@ from gennaker.stages.cloud import (
     disable_cluster,
     images,
     load_balancer_stages,
+    pin_server_group,
     rollback_cluster,
     rollback_server_group,
     scale_down_cluster,
     server_group_stages,
     shrink_cluster,
+    source_capacity,
     targets,
 )
 from gennaker.stages.manifest import deploy_manifest, manifest_stages
@@ -61,6 +63,8 @@ def register_stages(registry: Registry, settings: Any) -> None:
         cache_refresh,
         deploy,
         server_group_stages,
+        pin_server_group,
+        source_capacity,
         cluster_support,
         disable_cluster,
         scale_down_cluster,

@@ -59,9 +59,41 @@ def _trimmed(execution: Execution) -> dict[str, Any]:
     return data
 
 
-def _load_config(services: EngineServices, config_id: str) -> dict[str, Any] | None:
+def _load_config(
+    services: EngineServices, config_id: str, *, strategy: bool = False
+) -> dict[str, Any] | None:
+    # A deploy's custom strategy names a strategy config (Front50's strategies), not a pipeline.
+    repository = getattr(services, "strategies", None) if strategy else services.pipelines
+    if repository is None:
+        return None
     with services.db.read() as conn:
-        return services.pipelines.find(conn, config_id)
+        found: dict[str, Any] | None = repository.find(conn, config_id)
+        return found
+
+
+def _strategy_parameters(context: Mapping[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    """Orca adds the deploy's image to a strategy pipeline's parameters: ``deploymentDetails``
+    (ami, imageName, imageId and the location) and ``amiName``/``imageId`` of the matching region."""
+    details = [
+        {
+            "ami": d.get("ami"),
+            "imageName": d.get("imageName"),
+            "imageId": d.get("imageId"),
+            **({"region": d["region"]} if d.get("region") else {"zone": d["zone"]} if d.get("zone") else {}),
+        }
+        for d in context.get("deploymentDetails") or []
+        if isinstance(d, Mapping)
+    ]
+    if not details:
+        return parameters
+    parameters["deploymentDetails"] = details
+    location = parameters.get("region") or parameters.get("zone")
+    if not parameters.get("amiName") and location:
+        match = next((d for d in details if location in (d.get("region"), d.get("zone"))), None)
+        if match:
+            parameters["amiName"] = match["ami"]
+            parameters["imageId"] = match["imageId"]
+    return parameters
 
 
 def _load_execution(services: EngineServices, execution_id: str) -> Execution | None:
@@ -81,6 +113,62 @@ def started_here(child: Execution, execution: Execution, stage: Stage) -> bool:
     )
 
 
+_PARENT_SKIPPED = frozenset(
+    (
+        "kato.tasks",
+        "kato.last.task.id",
+        "stageAttemptId",
+        "deploy.server.groups",
+        "source",
+        "exception",
+        "afterStagesPlanned",
+        "onFailureStagesPlanned",
+        "pipelineParameters",
+        "strategyApplication",
+        "strategyPipeline",
+        "deploy.account.name",
+        "notification.type",
+    )
+)
+
+
+def _strategy_config(
+    config: Mapping[str, Any], parent: Stage | None, parameters: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A strategy pipeline as Orca runs it: every top-level stage gets the deploy's cloudProvider,
+    cluster, credentials and region(s) from the parameters (StageExecution.resolveStrategyParams),
+    and its ``deploy`` stages deploy the cluster of the stage that chose the strategy, with
+    strategy "none" and the image of the parameters (ParallelDeployStage)."""
+    location: dict[str, Any] = {}
+    if parameters.get("region") is not None:
+        location["regions"] = [parameters["region"]]
+    elif parameters.get("zone") is not None:
+        location["zones"] = [parameters["zone"]]
+    stages = []
+    for raw in config.get("stages") or []:
+        if not isinstance(raw, Mapping):
+            stages.append(raw)
+            continue
+        stage = {
+            **raw,
+            "cloudProvider": parameters.get("cloudProvider"),
+            "cluster": parameters.get("cluster"),
+            "credentials": parameters.get("credentials"),
+            **location,
+        }
+        if raw.get("type") == "deploy" and parent is not None:
+            cluster = {k: v for k, v in parent.context.items() if k not in _PARENT_SKIPPED}
+            cluster.pop("cluster", None)
+            cluster["strategy"] = "none"
+            for key in ("amiName", "imageId"):
+                if parameters.get(key):
+                    cluster[key] = parameters[key]
+            stage.pop("cluster", None)
+            stage["clusters"] = [cluster]
+        stages.append(stage)
+    return {**config, "stages": stages}
+
+
 class StartPipelineTask(BaseTask):
     """Starts the child (idempotent through the trigger's correlationId)."""
 
@@ -88,8 +176,14 @@ class StartPipelineTask(BaseTask):
 
     async def execute(self, run: TaskRun) -> TaskResult:
         """Load the child's config and launch it."""
-        config_id = run.context.get("pipeline")
+        parameters = run.context.get("pipelineParameters")
+        strategy = isinstance(parameters, Mapping) and as_bool(parameters.get("strategy"), False)
+        config_id = run.context.get("pipelineId" if strategy else "pipeline")
         if not isinstance(config_id, str) or not config_id:
+            if strategy:
+                return failed(
+                    "The custom strategy needs strategyPipeline: the id of the strategy config to run"
+                )
             return failed("The pipeline stage needs 'pipeline': the id of the pipeline config to start")
         application = str(
             run.context.get("pipelineApplication")
@@ -97,8 +191,12 @@ class StartPipelineTask(BaseTask):
             or run.execution.application
         )
         services = run.services
-        config = await asyncio.to_thread(_load_config, services, config_id)
+        config = await asyncio.to_thread(_load_config, services, config_id, strategy=strategy)
         if config is None:
+            if strategy:
+                return failed(
+                    f"The referenced custom strategy cannot be located ({config_id}, application {application})"
+                )
             return failed(f"Pipeline {config_id} does not exist (application {application})")
         owner = str(config.get("application") or "")
         if owner.lower() != application.lower():
@@ -109,9 +207,14 @@ class StartPipelineTask(BaseTask):
         name = config.get("name")
         if config.get("disabled") is True:
             return failed(f"Pipeline {name!r} ({config_id}) of application {owner} is disabled")
+        given = dict(parameters) if isinstance(parameters, Mapping) else {}
+        if strategy:
+            given = _strategy_parameters(run.context, given)
+            given["parentPipelineId"] = given.get("parentPipelineId") or run.execution.id
+            parent_stage = run.execution.stage(str(given.get("parentStageId") or ""))
+            config = _strategy_config(config, parent_stage, given)
         parent = run.execution
         user = parent.trigger.get("user") or (parent.authentication or {}).get("user")
-        parameters = run.context.get("pipelineParameters")
         trigger = {
             "type": "pipeline",
             "user": user,
@@ -120,7 +223,7 @@ class StartPipelineTask(BaseTask):
             "parentPipelineStageId": run.stage.id,
             "parentPipelineName": parent.name,
             "parentPipelineApplication": parent.application,
-            "parameters": dict(parameters) if isinstance(parameters, Mapping) else {},
+            "parameters": given,
             "correlationId": correlation_id(parent, run.stage, config_id),
         }
         try:

@@ -37,7 +37,13 @@ def _error(cloud: CloudHarness, app_dir: Path, **cluster: Any) -> str:
         ({"loadBalancers": ["shop-nope"]}, "load balancer 'shop-nope' does not exist"),
         ({"env": ["A=1"]}, "env must be an object"),
         ({"healthCheck": {"path": "health"}}, "healthCheck.path must start with '/'"),
-        ({"strategy": "redblack"}, "strategy 'redblack' is not available yet"),
+        ({"strategy": "monitored"}, "the monitored strategy (a deployment monitor service) is not available"),
+        (
+            {"strategy": "rollingredblack", "targetPercentages": [50, "x"]},
+            "targetPercentages[1] must be a whole percentage between 1 and 100 (got 'x')",
+        ),
+        ({"strategy": "rollingredblack", "targetPercentages": [50, 25]}, "targetPercentages must increase"),
+        ({"strategy": "custom", "strategyApplication": "shop"}, "the custom strategy needs strategyPipeline"),
     ],
 )
 def test_bad_cluster_fields_fail_with_a_message(

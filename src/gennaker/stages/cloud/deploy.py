@@ -17,7 +17,9 @@ from gennaker.engine.contracts import BaseStage, BaseTask, SyntheticStageSpec, T
 from gennaker.engine.registry import Registry
 from gennaker.model.execution import Stage
 from gennaker.stages._common import failed, new_attempt
-from gennaker.stages.cloud.strategies import strategy_for
+from gennaker.stages.cloud.health_providers import DetermineHealthProvidersTask
+from gennaker.stages.cloud.strategies import problem_of, strategy_for
+from gennaker.stages.cloud.strategies.rollback_on_failure import rollback_stages
 from gennaker.stages.cloud.support import (
     BadStage,
     cached_server_groups,
@@ -202,13 +204,17 @@ class CreateServerGroupStage(BaseStage):
             for key, value in stage.context["cluster"].items():  # Orca flattens a nested cluster
                 stage.context.setdefault(key, value)
         strategy = strategy_for(stage.context.get("strategy"))
-        if strategy is None:
+        if strategy is None or problem_of(stage):
             return [TaskSpec("checkStrategy", "strategyNotAvailable")]
+        found = [
+            TaskSpec("determineSourceServerGroup", "determineSourceServerGroup"),
+            TaskSpec("determineHealthProviders", "determineHealthProviders"),
+        ]
         if strategy.replaces_basic_steps:
-            return [TaskSpec("determineSourceServerGroup", "determineSourceServerGroup")]
+            return found
         create = "cloneServerGroup" if self.type == "cloneServerGroup" else "createServerGroup"
         return [
-            TaskSpec("determineSourceServerGroup", "determineSourceServerGroup"),
+            *found,
             TaskSpec(create, "createServerGroupTask"),
             TaskSpec("monitorDeploy", "monitorOperation"),
             TaskSpec("forceCacheRefresh", "serverGroupCacheForceRefresh"),
@@ -218,7 +224,9 @@ class CreateServerGroupStage(BaseStage):
     def before_stages(self, stage: Stage) -> list[SyntheticStageSpec]:
         """The strategy's before-stages."""
         strategy = strategy_for(stage.context.get("strategy"))
-        return strategy.before_stages(stage) if strategy else []
+        if strategy is None or problem_of(stage):
+            return []
+        return strategy.before_stages(stage)
 
     def after_stages(self, stage: Stage) -> list[SyntheticStageSpec]:
         """The strategy's after-stages (planned once the new server group is up)."""
@@ -226,9 +234,11 @@ class CreateServerGroupStage(BaseStage):
         return strategy.after_stages(stage) if strategy else []
 
     def on_failure_stages(self, stage: Stage) -> list[SyntheticStageSpec]:
-        """The strategy's on-failure stages."""
+        """The rollback (``rollback.onFailure``), then the strategy's own on-failure stages."""
         strategy = strategy_for(stage.context.get("strategy"))
-        return strategy.on_failure_stages(stage) if strategy else []
+        if strategy is None:
+            return []
+        return [*rollback_stages(stage, strategy.name), *strategy.on_failure_stages(stage)]
 
     def prepare_for_restart(self, stage: Stage) -> None:
         """A restart creates a new server group."""
@@ -237,15 +247,13 @@ class CreateServerGroupStage(BaseStage):
 
 
 class StrategyNotAvailableTask(BaseTask):
-    """Fails a deploy whose strategy comes in a later Gennaker."""
+    """Fails a deploy whose strategy is not offered or is badly configured."""
 
     pure = True
 
     async def execute(self, run: TaskRun) -> TaskResult:
-        """Say which strategies there are."""
-        return failed(
-            f'strategy {run.context.get("strategy")!r} is not available yet; use "" (none) or "highlander"'
-        )
+        """Say what is wrong with the strategy's fields, or which strategies there are."""
+        return failed(problem_of(run.stage) or f"strategy {run.context.get('strategy')!r} is not available")
 
 
 def register(registry: Registry, settings: Any) -> None:
@@ -255,6 +263,7 @@ def register(registry: Registry, settings: Any) -> None:
     registry.add_task("monitorOperation", MonitorOperationTask())
     registry.add_task("strategyNotAvailable", StrategyNotAvailableTask())
     registry.add_task("waitForUpInstances", WaitForUpInstancesTask())
+    registry.add_task("determineHealthProviders", DetermineHealthProvidersTask())
     registry.add_stage(DeployStage())
     registry.add_stage(CreateServerGroupStage("createServerGroup"))
     registry.add_stage(CreateServerGroupStage("cloneServerGroup"))

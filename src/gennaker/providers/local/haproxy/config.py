@@ -15,7 +15,7 @@ STATS_PROXY = "_gennaker_stats"
 # sun_path holds 108 bytes on Linux, 104 on macOS.
 MAX_SOCKET_PATH = 100
 # Bumped whenever the rendered global/defaults sections change, so running HAProxys reload once.
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,9 @@ def _header(settings: Settings) -> list[str]:
         # Old workers finish their in-flight requests after a reload, within this bound.
         "    hard-stop-after 30s",
         "    nbthread 1",
+        # A port already taken by another HAProxy (or anything binding with SO_REUSEPORT) must
+        # fail the bind, not quietly share the port and its traffic with that program.
+        "    noreuseport",
         "    maxconn 4096",
         "",
         "defaults",
