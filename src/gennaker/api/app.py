@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -15,8 +15,10 @@ from gennaker.api.cors import CorsMiddleware
 from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
 from gennaker.api.host_guard import HostGuardMiddleware
 from gennaker.api.json_guard import JsonGuardMiddleware
+from gennaker.api.lazy_routes import add_router, load_all
 from gennaker.api.metrics import MetricsCollector
-from gennaker.api.routes import ROUTER_MODULES
+from gennaker.api.models import add_error_schemas
+from gennaker.api.routes import LAZY_PREFIXES, ROUTER_MODULES
 from gennaker.api.search import SearchSources, builtin_search_sources
 from gennaker.api.stream_hub import EventHub
 from gennaker.authn.middleware import AuthMiddleware
@@ -72,6 +74,14 @@ def create_app(services: Services, *, search_sources: SearchSources | None = Non
     # Outermost, so preflights are answered before authentication and errors carry CORS headers.
     app.add_middleware(CorsMiddleware, allowed_origins=services.settings.api.cors.allowed_origins)
     for name in ROUTER_MODULES:
-        module = importlib.import_module(name)
-        app.include_router(module.router)
+        add_router(app, name, LAZY_PREFIXES.get(name))
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            load_all(app)  # the document describes every route, built or not yet
+            app.openapi_schema = add_error_schemas(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
