@@ -153,7 +153,8 @@ async def run_roles(
         tasks[WORKER] = asyncio.create_task(processor.run(stop), name=WORKER)
         if liveness is not None:
             tasks["liveness"] = asyncio.create_task(_keep_alive(liveness, stop), name="liveness")
-    scheduler = load_scheduler() if SCHEDULER in roles else None
+    # Imported in a thread: the API answers meanwhile instead of waiting on the import.
+    scheduler = await asyncio.to_thread(load_scheduler) if SCHEDULER in roles else None
     if scheduler is not None:
         tasks[SCHEDULER] = asyncio.create_task(_run_scheduler(scheduler, services, stop), name=SCHEDULER)
     elif SCHEDULER in roles:

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gennaker.clock import Clock
-from gennaker.db import Database
+from gennaker.db import Database, is_outage
 from gennaker.providers.protocol import CacheRecord, CloudProvider
 from gennaker.store.json import dumps, loads
 from gennaker.store.schema import infrastructure_cache as cache_t
@@ -87,11 +87,14 @@ class InfrastructureCache:
 
     async def refresh(self, provider: CloudProvider, account: str) -> int:
         """Read the provider's model of ``account`` and store it; errors are logged, not raised
-        (the cache stays as it was and the next round tries again)."""
+        (the cache stays as it was and the next round tries again). A database outage is raised: the
+        agent runner reports it once, not with a traceback every round."""
         try:
             records = await provider.refresh(account)
             return await asyncio.to_thread(self.replace, provider.id, account, records)
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                raise
             log.exception("refreshing the cache of %s account %s failed", provider.id, account)
             return 0
 
