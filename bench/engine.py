@@ -132,6 +132,8 @@ class Result:
     transactions: int = 0
     sync: str = ""
     load: float = 0.0
+    #: CPU seconds (user + system) the worker processes spent from the start to the last completion.
+    cpu: float = 0.0
 
     @property
     def tx_per_stage(self) -> float:
@@ -173,6 +175,13 @@ def fresh_database(kind: str) -> tuple[str, Any]:
     return url, cleanup
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a running process, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_one(
     kind: str, name: str, workers: int, concurrency: int, size: int = 100, sync: str = "FULL"
 ) -> Result:
@@ -204,6 +213,7 @@ def run_one(
     load = os.getloadavg()[0]
     with commits.get_lock():
         commits.value = 0
+    cpu_before = sum(_process_cpu(p.pid) for p in procs if p.pid is not None)
     started = time.perf_counter()
     with services.db.transaction() as conn:
         for execution in prepared:
@@ -216,6 +226,7 @@ def run_one(
                 sa.select(sa.func.count()).select_from(executions).where(executions.c.status.in_(done_states))
             ).scalar_one()
     seconds = time.perf_counter() - started
+    cpu = sum(_process_cpu(p.pid) for p in procs if p.pid is not None) - cpu_before
     transactions = commits.value
     with services.db.read() as conn:
         bad = conn.execute(
@@ -238,6 +249,7 @@ def run_one(
         transactions,
         sync if kind == "sqlite" else "",
         max(load, os.getloadavg()[0]),
+        cpu,
     )
 
 
