@@ -10,7 +10,10 @@ Scenarios (``--size`` sets N; default 100):
 Each runs on SQLite (``--sync FULL`` or ``NORMAL``) and on PostgreSQL with 1 and 2 worker
 processes. Workers are started and warmed up first; the clock runs from the moment the executions
 are queued until the last one completes. ``tx/stage`` counts the workers' committed write
-transactions (leases included, read-only polls not) per stage. The load average of the machine is printed with every figure.
+transactions (leases included, read-only polls not) per stage. The load average of the machine is
+printed with every figure, and the CPU time (user + system) the workers spent during the run, and on
+PostgreSQL that of the server processes serving them: on a loaded machine wall time says little,
+CPU time says what the work cost.
 
     .venv/bin/python bench/engine.py                    # the original set, N = 100
     .venv/bin/python bench/engine.py --db sqlite --scenario linear --workers 1
@@ -132,6 +135,10 @@ class Result:
     transactions: int = 0
     sync: str = ""
     load: float = 0.0
+    #: CPU seconds (user + system) the worker processes spent from the start to the last completion.
+    cpu: float = 0.0
+    #: The same for the PostgreSQL server processes serving the workers' connections.
+    db_cpu: float = 0.0
 
     @property
     def tx_per_stage(self) -> float:
@@ -173,6 +180,31 @@ def fresh_database(kind: str) -> tuple[str, Any]:
     return url, cleanup
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a running process, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+WORKER_APP = "gennaker-bench-worker"
+
+
+def _backend_cpu(services: Any) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving a worker (same machine: read from /proc)."""
+    with services.db.read() as conn:
+        pids = conn.execute(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :app"), {"app": WORKER_APP}
+        ).scalars()
+        found = {}
+        for pid in pids:
+            try:
+                found[int(pid)] = _process_cpu(int(pid))
+            except OSError:  # ended meanwhile, or the server runs elsewhere
+                pass
+    return found
+
+
 def run_one(
     kind: str, name: str, workers: int, concurrency: int, size: int = 100, sync: str = "FULL"
 ) -> Result:
@@ -183,12 +215,16 @@ def run_one(
     url, cleanup = fresh_database(kind)
     config, count, stages_each = scenario(name, size)
     config.update(application="bench", name=name, id=f"bench-{name}")
+    worker_url = url
+    if kind == "postgres":
+        worker_url = f"{url}&application_name={WORKER_APP}"
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
     commits = ctx.Value("l", 0)
     readies = [ctx.Event() for _ in range(workers)]
     procs = [
-        ctx.Process(target=worker_main, args=(url, concurrency, r, stop, sync, commits)) for r in readies
+        ctx.Process(target=worker_main, args=(worker_url, concurrency, r, stop, sync, commits))
+        for r in readies
     ]
     for p in procs:
         p.start()
@@ -204,6 +240,8 @@ def run_one(
     load = os.getloadavg()[0]
     with commits.get_lock():
         commits.value = 0
+    cpu_before = sum(_process_cpu(p.pid) for p in procs if p.pid is not None)
+    db_before = _backend_cpu(services) if kind == "postgres" else {}
     started = time.perf_counter()
     with services.db.transaction() as conn:
         for execution in prepared:
@@ -216,6 +254,10 @@ def run_one(
                 sa.select(sa.func.count()).select_from(executions).where(executions.c.status.in_(done_states))
             ).scalar_one()
     seconds = time.perf_counter() - started
+    cpu = sum(_process_cpu(p.pid) for p in procs if p.pid is not None) - cpu_before
+    db_cpu = 0.0
+    if kind == "postgres":
+        db_cpu = sum(v - db_before.get(pid, 0.0) for pid, v in _backend_cpu(services).items())
     transactions = commits.value
     with services.db.read() as conn:
         bad = conn.execute(
@@ -238,6 +280,8 @@ def run_one(
         transactions,
         sync if kind == "sqlite" else "",
         max(load, os.getloadavg()[0]),
+        cpu,
+        db_cpu,
     )
 
 
@@ -262,7 +306,7 @@ def main(argv: list[str]) -> None:
     sizes = args.size or ([10, 100, 500, 1000] if args.curve else [100])
     print(
         f"{'db':16} {'scenario':8} {'workers':>7} {'execs':>6} {'stages':>7} {'wall s':>8} "
-        f"{'ms/stage':>9} {'stages/s':>9} {'tx/stage':>8} {'load':>5}"
+        f"{'ms/stage':>9} {'stages/s':>9} {'tx/stage':>8} {'load':>5} {'cpu s':>6} {'db cpu':>6}"
     )
     for kind in dbs:
         for name in names:
@@ -279,6 +323,7 @@ def main(argv: list[str]) -> None:
                         f"{label:16} {name:8} {count:>7} {result.executions:>6} {result.stages:>7} "
                         f"{result.seconds:>8.3f} {result.per_stage_ms:>9.2f} {result.stages_per_second:>9.0f} "
                         f"{result.tx_per_stage:>8.2f} {max(r.load for r in runs):>5.1f}"
+                        f" {result.cpu:>6.2f} {result.db_cpu:>6.2f}"
                         f"   (±{spread:.3f}s over {len(runs)})",
                         flush=True,
                     )

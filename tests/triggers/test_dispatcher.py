@@ -8,11 +8,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from gennaker import events
 from gennaker.db import DatabaseUnavailable
 from gennaker.events import EventRecord
 from gennaker.services import Services
+from gennaker.store.schema import role_leases as lease_t
 from gennaker.testing import make_services
 from gennaker.triggers.dispatcher import Dispatcher
 from gennaker.triggers.lease import RoleLease
@@ -90,6 +92,29 @@ def test_role_lease_has_one_holder_until_it_expires(sqlite_services: Services) -
     assert two.acquire() and not one.acquire()
     two.release()
     assert one.acquire() and one.holder_now() == "one"
+
+
+def test_a_role_lease_is_renewed_only_past_half_its_time(sqlite_services: Services) -> None:
+    """An idle scheduler renews its leases every ttl/2, not with a write transaction every round."""
+    services = sqlite_services
+    clock = services.clock
+    lease = RoleLease(services.db, clock, "echo.cron", "one", ttl_ms=10_000)
+
+    def expires_at() -> int:
+        with services.db.read() as conn:
+            row = conn.execute(sa.select(lease_t.c.expires_at).where(lease_t.c.name == "echo.cron")).one()
+        return int(row.expires_at)
+
+    assert lease.acquire()
+    first = expires_at()
+    clock.advance(seconds=4)  # type: ignore[attr-defined]
+    assert lease.fresh() and lease.acquire()
+    assert expires_at() == first
+    clock.advance(seconds=2)  # type: ignore[attr-defined]
+    assert not lease.fresh() and lease.acquire()
+    assert expires_at() == first + 6_000
+    lease.release()
+    assert not lease.fresh()
 
 
 def test_an_outage_during_an_action_does_not_move_the_cursor_past_the_event(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
@@ -17,10 +17,12 @@ from gennaker.api.cors import CorsMiddleware
 from gennaker.api.errors import CatchAllMiddleware, install_error_handlers
 from gennaker.api.host_guard import HostGuardMiddleware
 from gennaker.api.json_guard import JsonGuardMiddleware
+from gennaker.api.lazy_routes import add_router, load_all
 from gennaker.api.metrics import MetricsCollector
+from gennaker.api.models import add_error_schemas
 from gennaker.api.permissions import enforce
 from gennaker.api.route_permissions import document_permissions
-from gennaker.api.routes import ROUTER_MODULES
+from gennaker.api.routes import LAZY_PREFIXES, ROUTER_MODULES
 from gennaker.api.search import SearchSources, builtin_search_sources
 from gennaker.api.stream_hub import EventHub
 from gennaker.authn.middleware import AuthMiddleware
@@ -97,8 +99,16 @@ def create_app(services: Services, *, search_sources: SearchSources | None = Non
     # Outermost, so preflights are answered before authentication and errors carry CORS headers.
     app.add_middleware(CorsMiddleware, allowed_origins=services.settings.api.cors.allowed_origins)
     for name in ROUTER_MODULES:
-        module = importlib.import_module(name)
         # Every route's declared permission is checked before its handler (api/permissions.py).
-        app.include_router(module.router, dependencies=[Depends(enforce)])
+        add_router(app, name, LAZY_PREFIXES.get(name), dependencies=[Depends(enforce)])
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            load_all(app)  # the document describes every route, built or not yet
+            app.openapi_schema = add_error_schemas(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     document_permissions(app)
     return app

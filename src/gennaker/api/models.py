@@ -91,8 +91,26 @@ class Trigger(BaseModel):
     dryRun: bool | None = None
 
 
+def _error(description: str) -> dict[str, Any]:
+    # A reference rather than ``"model": ErrorBody``: FastAPI builds a pydantic serializer for every
+    # route's every response model at start-up (three per route here) and never uses these, since
+    # the error handlers write the body. ``add_error_schemas`` puts ErrorBody into the document.
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
+
+
+ERROR_REF = "#/components/schemas/ErrorBody"
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "invalid input"},
-    404: {"model": ErrorBody, "description": "not found"},
-    409: {"model": ErrorBody, "description": "conflicts with the current state"},
+    400: _error("invalid input"),
+    404: _error("not found"),
+    409: _error("conflicts with the current state"),
 }
+
+
+def add_error_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """Put ErrorBody (and what it refers to) into an OpenAPI document's components."""
+    schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas.setdefault("ErrorBody", schema)
+    return document

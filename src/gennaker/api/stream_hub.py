@@ -17,7 +17,6 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 import sqlalchemy as sa
 
 from gennaker.queue.wakeup import ListenerThread, PgListener
@@ -25,6 +24,8 @@ from gennaker.store import json as jsonlib
 from gennaker.store.schema import events as events_t
 
 if TYPE_CHECKING:
+    import psycopg
+
     from gennaker.services import Services
 
 CHANNEL = "gennaker_events"
@@ -119,6 +120,8 @@ class EventHub:
     def _pg_listener(self) -> PgListener:
         engine = self.services.db.engine
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
+
+        import psycopg  # PostgreSQL only: an SQLite server never loads the driver
 
         def connect() -> psycopg.Connection[tuple[object, ...]]:
             return psycopg.connect(*cargs, autocommit=True, **{"connect_timeout": 10, **cparams})

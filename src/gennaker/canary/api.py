@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from gennaker.canary.judge import JUDGE_NAME, JudgeError, judge
 from gennaker.canary.runner import RunOptions
 from gennaker.canary.service import execute, metric_sources, prepare_config
 from gennaker.canary.sources.base import MetricSourceError
@@ -70,6 +69,8 @@ def delete_config(services: Services, config_id: str) -> None:
 
 def judges() -> list[Json]:
     """GET /judges."""
+    from gennaker.canary.judge import JUDGE_NAME  # numpy: loaded when canary analysis is used
+
     return [{"name": JUDGE_NAME, "visible": True}]
 
 
@@ -80,6 +81,8 @@ def judge_stored(
     with services.db.read() as conn:
         config = CanaryConfigRepository().get(conn, config_id)
         pairs = MetricSetPairListRepository().get(conn, pair_list_id)
+    from gennaker.canary.judge import JudgeError, judge
+
     try:
         return judge(config, pairs, pass_threshold, marginal_threshold)
     except JudgeError as exc:

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from gennaker.canary.configs import check_template_bindings, validate_thresholds
-from gennaker.canary.judge import JudgeError, judge
 from gennaker.canary.mixer import mix_metric
 from gennaker.canary.sources.base import (
     CanaryScope,
@@ -274,6 +273,9 @@ async def run_canary(
     thresholds = request["thresholds"]
     exception = None
     result = None
+    # The judge brings numpy; it is loaded on the first judgment, not when the server starts.
+    from gennaker.canary.judge import JudgeError, judge
+
     try:
         result = judge(config, pairs, float(thresholds["pass"]), float(thresholds["marginal"]))
     except JudgeError as exc:

@@ -156,7 +156,8 @@ async def run_roles(
             tasks["liveness"] = asyncio.create_task(_keep_alive(liveness, stop), name="liveness")
         if SCHEDULER not in roles:
             tasks["agents"] = asyncio.create_task(_run_agents(services, stop), name="agents")
-    scheduler = load_scheduler() if SCHEDULER in roles else None
+    # Imported in a thread: the API answers meanwhile instead of waiting on the import.
+    scheduler = await asyncio.to_thread(load_scheduler) if SCHEDULER in roles else None
     if scheduler is not None:
         tasks[SCHEDULER] = asyncio.create_task(_run_scheduler(scheduler, services, stop), name=SCHEDULER)
     elif SCHEDULER in roles:

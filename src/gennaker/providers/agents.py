@@ -68,7 +68,8 @@ class AgentRunner:
 
     async def _run(self, agent: Agent) -> Any:
         try:
-            if not await asyncio.to_thread(self.leases[agent.name].acquire):
+            lease = self.leases[agent.name]
+            if not (lease.fresh() or await asyncio.to_thread(lease.acquire)):
                 result = None
             else:
                 result = await agent.run_once()

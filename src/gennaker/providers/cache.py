@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gennaker.clock import Clock
-from gennaker.db import Database
+from gennaker.db import Database, is_outage
 from gennaker.providers.protocol import (
     ACCOUNT_HEALTH,
     CacheRecord,
@@ -93,7 +93,8 @@ class InfrastructureCache:
 
     async def refresh(self, provider: CloudProvider, account: str) -> int:
         """Read the provider's model of ``account`` and store it; errors are logged, not raised
-        (the cache stays as it was and the next round tries again)."""
+        (the cache stays as it was and the next round tries again). A database outage is raised: the
+        agent runner reports it once, not with a traceback every round."""
         try:
             records = await provider.refresh(account)
             return await asyncio.to_thread(self.replace, provider.id, account, records)
@@ -107,7 +108,9 @@ class InfrastructureCache:
             except Exception:
                 log.debug("cannot record the health of %s", account, exc_info=True)
             return 0
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                raise
             log.exception("refreshing the cache of %s account %s failed", provider.id, account)
             return 0
 

@@ -26,13 +26,18 @@ class RoleLease:
         self.ttl_ms = ttl_ms
         self._held_until = 0
 
+    def fresh(self) -> bool:
+        """Held with more than half its time left: ``acquire`` would return True without a query."""
+        return self.clock.now_ms() < self._held_until - self.ttl_ms // 2
+
     def acquire(self) -> bool:
         """Take or renew the lease; True when this process holds it afterwards.
 
         A lease with more than half its time left is not renewed (no write every round)."""
         now = self.clock.now_ms()
-        if now < self._held_until - self.ttl_ms // 2:
+        if self.fresh():
             return True
+        self._held_until = 0
         expires = now + self.ttl_ms
         try:
             with self.db.transaction() as conn:
@@ -44,17 +49,18 @@ class RoleLease:
                     conn.execute(
                         lease_t.insert().values(name=self.name, holder=self.holder, expires_at=expires)
                     )
-                    return True
-                if row.holder != self.holder and row.expires_at > now:
+                elif row.holder != self.holder and row.expires_at > now:
                     return False
-                conn.execute(
-                    lease_t.update()
-                    .where(lease_t.c.name == self.name)
-                    .values(holder=self.holder, expires_at=expires)
-                )
-                return True
+                else:
+                    conn.execute(
+                        lease_t.update()
+                        .where(lease_t.c.name == self.name)
+                        .values(holder=self.holder, expires_at=expires)
+                    )
         except sa.exc.IntegrityError:
             return False  # another process inserted the row first; it holds the lease
+        self._held_until = expires  # committed: held until then, whatever happens meanwhile
+        return True
 
     def release(self) -> None:
         """Give the lease up (on shutdown), so another process need not wait for it to expire."""

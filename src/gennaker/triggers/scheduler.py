@@ -155,14 +155,18 @@ class Scheduler:
         return len(self.cron.tick(self.configs.candidates("cron")))
 
     async def _docker(self) -> int:
+        if not self.docker.accounts:
+            return 0  # no registry is configured: no trigger can be polled
         candidates = await asyncio.to_thread(self.configs.candidates, "docker")
         return len(await self.docker.run_once(candidates))
 
     async def _role(self, name: str, work: Callable[[], Awaitable[Any]]) -> Any:
         if self._backing_off(name):
             return None
+        lease = self.leases[name]
         try:
-            held = await asyncio.to_thread(self.leases[name].acquire)
+            # A fresh lease needs no query, so no thread hop either (most rounds, when idle).
+            held = lease.fresh() or await asyncio.to_thread(lease.acquire)
         except Exception as exc:
             self._failed(name, exc, "cannot take its lease")
             return None

@@ -14,11 +14,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from grandalf.graphs import Edge as GEdge
-from grandalf.graphs import Graph as GGraph
-from grandalf.graphs import Vertex as GVertex
-from grandalf.layouts import SugiyamaLayout
-
 from gennaker.model.execution import Stage
 
 NODE_WIDTH = 184
@@ -216,6 +211,12 @@ def layout(nodes: list[Node]) -> Layout:
     """Place the nodes (left to right by column) and route the edges; unconnected parts stack."""
     if not nodes:
         return Layout()
+    # grandalf's layouts bring numpy: loaded with the first graph drawn, not when the server starts.
+    from grandalf.graphs import Edge as GEdge
+    from grandalf.graphs import Graph as GGraph
+    from grandalf.graphs import Vertex as GVertex
+    from grandalf.layouts import SugiyamaLayout
+
     by_ref = {n.ref_id: n for n in nodes}
     vertices = {n.ref_id: GVertex(n.ref_id) for n in nodes}
     for vertex in vertices.values():

@@ -2,6 +2,9 @@
 APIRouter) and the app factory mounts them in this order.
 
 Add a module here in the same commit that creates it.
+
+A module listed in LAZY_PREFIXES is imported on the first request under one of its path prefixes
+(gennaker.api.lazy_routes): keep the prefixes in step with its paths (a test checks them).
 """
 
 from __future__ import annotations
@@ -39,3 +42,21 @@ ROUTER_MODULES: tuple[str, ...] = (
     # The web UI (served from the same process and port; the engine never imports it).
     "gennaker.web.routes",
 )
+
+#: Modules built on first use, with the path prefixes that cover all of their routes.
+LAZY_PREFIXES: dict[str, tuple[str, ...]] = {
+    "gennaker.api.routes.templates": ("/v2/pipelineTemplates",),
+    "gennaker.api.routes.gitops": ("/gitops",),
+    "gennaker.api.routes.kayenta": (
+        "/canary",
+        "/canaryConfig",
+        "/judges",
+        "/kayenta",
+        "/metadata/metricsService",
+        "/metricSetPairList",
+        "/metricsServices",
+        "/standalone_canary_analysis",
+    ),
+    "gennaker.api.routes.canaries": ("/v2/canaries", "/v2/canaryConfig"),
+    "gennaker.web.routes": ("/", "/ui"),
+}
