@@ -425,10 +425,15 @@ def test_edit_and_delete_an_application_and_a_pipeline(page: Any, server: Server
     page.get_by_role("button", name="Save").click()
     assert page.locator('[data-error-for="$.email"]').inner_text() == "required"
     page.get_by_label("Owner email").fill("b@example.com")
+    page.get_by_label("Permissions").fill('{"READ": ["dev"], "WRITE": ["ops"]')
+    page.get_by_role("button", name="Save").click()
+    assert page.locator('[data-error-for="$.permissions"]').inner_text().startswith("not valid JSON")
+    page.get_by_label("Permissions").fill('{"READ": ["dev", "ops"], "WRITE": ["ops"]}')
     page.get_by_role("button", name="Save").click()
     page.wait_for_url("**/ui/applications/scratch/executions")
     app = server.api("GET", "/applications/scratch").json()["attributes"]
     assert (app["email"], app["description"]) == ("b@example.com", "to be removed")
+    assert app["permissions"] == {"READ": ["dev", "ops"], "WRITE": ["ops"]}
 
     page.get_by_role("link", name="Configure").click()
     page.get_by_role("button", name="Delete pipeline…").click()  # the confirm() is accepted

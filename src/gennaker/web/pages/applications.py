@@ -46,7 +46,7 @@ def application_list(request: Request, q: str = "") -> Response:
 @router.get("/ui/applications/new")
 def new_application(request: Request) -> Response:
     """The form for a new application."""
-    return render(request, "application_form.html", app=None, providers="", guards="[]")
+    return render(request, "application_form.html", app=None, providers="", guards="[]", permissions="{}")
 
 
 @router.get("/ui/applications/{application}/config")
@@ -59,6 +59,7 @@ def edit_application(request: Request, application: str) -> Response:
         except NotFound as exc:
             return render(request, "not_found.html", status_code=404, message=str(exc))
     guards = orjson.dumps(app.get("trafficGuards") or [], option=orjson.OPT_INDENT_2).decode()
+    permissions = orjson.dumps(app.get("permissions") or {}).decode()
     return render(
         request,
         "application_form.html",
@@ -66,4 +67,5 @@ def edit_application(request: Request, application: str) -> Response:
         application=app["name"],
         providers=", ".join(cloud_providers(app)),
         guards=guards,
+        permissions=permissions,
     )
