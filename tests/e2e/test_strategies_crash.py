@@ -31,7 +31,13 @@ def home(tmp_path: Path) -> Iterator[tuple[Up, Path]]:
     shutil.copytree(EXAMPLE, package)
     base = tmp_path / "home"
     base.mkdir()
-    up = Up(base, GENNAKER_WORKER__LEASE_SECONDS="3")
+    # The cluster-disable wait lasts at least 4 s (Orca's minimum, a setting): a window the kill
+    # lands in however loaded the machine (a drain with no open connections is otherwise instant).
+    up = Up(
+        base,
+        GENNAKER_WORKER__LEASE_SECONDS="3",
+        GENNAKER_PROVIDERS__LOCAL__WAITS__DISABLE_CLUSTER_MIN_TIME_MS="4000",
+    )
     try:
         yield up, package
     finally:
