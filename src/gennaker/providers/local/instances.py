@@ -8,6 +8,7 @@ an instance found with a live recorded process is adopted, one without is starte
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 from collections.abc import Mapping
@@ -93,10 +94,14 @@ class Instances:
                 )
             ).scalar()
             slot = -1 if last is None else int(last)
-            port = low
+            # Ports are tried from a random point of the range (wrapping round): two Gennakers on one
+            # machine (or parallel test runs), each knowing only its own instances, rarely pick the
+            # same free port at the same moment, as they would scanning from the bottom.
+            size = high - low + 1
+            offset = random.randrange(size)
+            candidates = iter([low + (offset + i) % size for i in range(size)])
             for _ in range(count):
-                while port <= high and (port in used or not _port_free("127.0.0.1", port)):
-                    port += 1
+                port = next((p for p in candidates if p not in used and _port_free("127.0.0.1", p)), high + 1)
                 if port > high:
                     raise OperationError(
                         f"the port range {low}-{high} of account {self.account.name} is exhausted "
