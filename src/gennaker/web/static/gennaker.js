@@ -79,18 +79,52 @@
       if (again) { again = false; refresh(); }
     }
   }
+  // Bring a live region up to date in place: nodes that stay keep their identity, so a click,
+  // a focus, an open <details> or a scroll position is not lost when the page re-reads itself
+  // (replacing the nodes between a mouse press and its release would swallow the click).
   function swap(current, fresh) {
-    const open = $$('details', current).map((d) => d.open);
-    const focused = document.activeElement && current.contains(document.activeElement)
-      ? document.activeElement.getAttribute('href') || document.activeElement.getAttribute('name') : null;
-    const scrolls = $$('.graph-scroll', current).map((d) => d.scrollLeft);
-    current.replaceChildren(...fresh.childNodes);
-    $$('details', current).forEach((d, i) => { if (i < open.length) d.open = open[i]; });
-    $$('.graph-scroll', current).forEach((d, i) => { if (i < scrolls.length) d.scrollLeft = scrolls[i]; });
-    if (focused) {
-      const again = $$('[href], [name]', current).find((n) => n.getAttribute('href') === focused || n.getAttribute('name') === focused);
-      if (again) again.focus({ preventScroll: true });
+    morphChildren(current, fresh);
+  }
+  const keyOf = (n) => (n.nodeType === 1 ? n.getAttribute('data-key') || n.getAttribute('id') || n.getAttribute('href') || '' : '');
+  const sameKind = (a, b) => a.nodeType === b.nodeType && a.nodeName === b.nodeName && keyOf(a) === keyOf(b);
+  function morphChildren(current, fresh) {
+    const wanted = Array.from(fresh.childNodes);
+    let node = current.firstChild;
+    for (const want of wanted) {
+      if (node && sameKind(node, want)) {
+        morphNode(node, want);
+        node = node.nextSibling;
+        continue;
+      }
+      // A node further on may be the one wanted here (a row was added above it): move it up.
+      let later = node && node.nextSibling;
+      while (later && !sameKind(later, want)) later = later.nextSibling;
+      if (later && keyOf(want)) {
+        current.insertBefore(later, node);
+        morphNode(later, want);
+      } else {
+        current.insertBefore(want.ownerDocument === document ? want : document.importNode(want, true), node);
+      }
     }
+    while (node) {
+      const next = node.nextSibling;
+      node.remove();
+      node = next;
+    }
+  }
+  function morphNode(node, want) {
+    if (node.nodeType !== 1) {
+      if (node.nodeValue !== want.nodeValue) node.nodeValue = want.nodeValue;
+      return;
+    }
+    for (const { name } of Array.from(node.attributes)) {
+      // Whether a <details> is open is the reader's choice, not the server's.
+      if (!want.hasAttribute(name) && !(name === 'open' && node.nodeName === 'DETAILS')) node.removeAttribute(name);
+    }
+    for (const { name, value } of Array.from(want.attributes)) {
+      if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+    }
+    morphChildren(node, want);
   }
   const EVENT_TYPES = ['pipeline.created', 'pipeline.starting', 'pipeline.waiting', 'pipeline.canceling',
     'pipeline.complete', 'pipeline.failed', 'pipeline.finally', 'stage.starting', 'stage.complete',

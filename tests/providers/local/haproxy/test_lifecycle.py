@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -184,6 +185,42 @@ def test_stats_port_chosen_once_and_kept(data_dir: Path) -> None:
     if first is None:
         pytest.skip("HAProxy or its Prometheus exporter is not installed")
     assert HAProxyManager(account="test", data_dir=data_dir).stats_url() == first
+
+
+def test_threads_of_one_process_choosing_the_stats_port_at_once_agree(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if HAProxyManager(account="test", data_dir=data_dir).stats_url() is None:
+        pytest.skip("HAProxy or its Prometheus exporter is not installed")
+    (data_dir / "stats-port").unlink()
+    real_link = os.link
+
+    def slow_link(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        time.sleep(0.05)  # a slow disk: every thread has written its choice before any links it
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "link", slow_link)
+    managers = [HAProxyManager(account="test", data_dir=data_dir) for _ in range(16)]
+    start = threading.Barrier(len(managers))
+    urls: list[str | None] = []
+    errors: list[BaseException] = []
+
+    def choose(mgr: HAProxyManager) -> None:
+        start.wait()
+        try:
+            urls.append(mgr.stats_url())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=choose, args=(m,)) for m in managers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert len(set(urls)) == 1
+    assert sorted(p.name for p in data_dir.iterdir() if p.name.startswith("stats-port")) == ["stats-port"]
 
 
 def test_stop_lets_a_request_in_flight_finish(manager: HAProxyManager, backends: list[Backend]) -> None:

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import stat
+import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -338,9 +339,12 @@ class HAProxyManager:
         self.paths.data_dir.mkdir(parents=True, exist_ok=True)
         path = self.paths.stats_port
         if not path.exists():
-            # Two processes may choose at once: the first link wins, both then read its port.
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(str(process.free_port(self.bind_address)))
+            # Two processes (or two threads of one) may choose at once: the first link wins,
+            # all then read its port. Each writer gets a temporary file of its own.
+            fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+            tmp = Path(name)
+            with os.fdopen(fd, "w") as out:
+                out.write(str(process.free_port(self.bind_address)))
             try:
                 os.link(tmp, path)
             except FileExistsError:
@@ -383,6 +387,11 @@ def _private_dir(path: Path) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
