@@ -305,11 +305,15 @@ def test_waiting_pause_resume_skip_and_cancel(page: Any, server: Server, shop: d
     page.locator("[data-live-state].ok").wait_for()
     first = server.api("POST", "/pipelines/shop/slow", json={}).json()["ref"].rsplit("/", 1)[1]
     slow = page.locator("section.pipeline", has=page.get_by_role("heading", name="slow", exact=True))
-    slow.locator("li.execution", has_text="▶ running").locator("a.status").evaluate("a => { window.tagged = a; }")
+    slow.locator("li.execution", has_text="▶ running").locator("a.status").evaluate(
+        "a => { window.tagged = a; }"
+    )
     second = server.api("POST", "/pipelines/shop/slow", json={}).json()["ref"].rsplit("/", 1)[1]
     slow.locator("li.execution .waiting").wait_for()
     # The live update kept the first row's link (a click on it during a refresh is not lost).
-    assert page.evaluate("() => window.tagged.isConnected && window.tagged.getAttribute('href')").endswith(first)
+    assert page.evaluate("() => window.tagged.isConnected && window.tagged.getAttribute('href')").endswith(
+        first
+    )
     page.goto(f"/ui/applications/shop/executions/{second}")
     page.locator(".waiting").get_by_text("execution(s) of this pipeline running").wait_for()
 
