@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sys
 import urllib.request
 from pathlib import Path
@@ -135,6 +136,30 @@ def test_a_killed_instance_is_reported_down_and_restarted(cloud: CloudHarness, a
     assert "exited" in seen
     after = state.instances("shop-web-v000")[0]
     assert after.restarts == 1 and _get(after.port)["instance"] == "shop-web-v000-0"
+
+
+def test_an_instance_whose_port_was_taken_while_down_restarts_on_another(
+    cloud: CloudHarness, app_dir: Path
+) -> None:
+    assert _deploy(cloud, app_dir, capacity={"min": 1, "max": 1, "desired": 1}).status == S.SUCCEEDED
+    state = cloud.local.runtimes["local"].state
+    before = state.instances("shop-web-v000")[0]
+    assert before.pid is not None
+    os.kill(before.pid, signal.SIGKILL)
+    cloud.run_until(lambda: state.instances("shop-web-v000")[0].state == "exited")
+    with socket.socket() as squatter:  # another program takes the port while the instance is down
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", before.port))
+        squatter.listen()
+
+        def restarted() -> bool:
+            now = state.instances("shop-web-v000")[0]
+            return now.pid != before.pid and now.health.get("state") == "Up"
+
+        cloud.run_until(restarted)
+        after = state.instances("shop-web-v000")[0]
+        assert after.port != before.port and after.restarts <= 1
+        assert _get(after.port)["instance"] == "shop-web-v000-0"
 
 
 def test_clone_copies_the_source_and_overlays_the_request(cloud: CloudHarness, app_dir: Path) -> None:

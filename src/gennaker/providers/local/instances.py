@@ -7,11 +7,12 @@ an instance found with a live recorded process is adopted, one without is starte
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import shutil
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ from gennaker.providers.local.state import (
 )
 from gennaker.providers.protocol import OperationError
 from gennaker.store.schema import local_instances as inst_t
+
+log = logging.getLogger(__name__)
 
 _KEPT_ENV = ("PATH", "HOME", "LANG")
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -97,9 +100,7 @@ class Instances:
             # Ports are tried from a random point of the range (wrapping round): two Gennakers on one
             # machine (or parallel test runs), each knowing only its own instances, rarely pick the
             # same free port at the same moment, as they would scanning from the bottom.
-            size = high - low + 1
-            offset = random.randrange(size)
-            candidates = iter([low + (offset + i) % size for i in range(size)])
+            candidates = self._candidate_ports()
             for _ in range(count):
                 port = next((p for p in candidates if p not in used and _port_free("127.0.0.1", p)), high + 1)
                 if port > high:
@@ -131,6 +132,41 @@ class Instances:
                 used.add(port)
                 created.append(instance)
         return created
+
+    def _candidate_ports(self) -> Iterator[int]:
+        low, high = self.account.port_range
+        size = high - low + 1
+        offset = random.randrange(size)
+        return iter([low + (offset + i) % size for i in range(size)])
+
+    def _move_if_taken(self, instance: Instance) -> None:
+        """Give a restarting instance a new port when something else took its own while it was
+        down (a process of another program, or of another Gennaker on this machine); HAProxy's
+        server follows the recorded port on the next reconcile."""
+        if _port_free("127.0.0.1", instance.port):
+            return
+        with self.db.transaction() as conn:
+            used = self.state.used_ports(conn)
+            port = next(
+                (p for p in self._candidate_ports() if p not in used and _port_free("127.0.0.1", p)), None
+            )
+            if port is None:
+                raise OperationError(
+                    f"port {instance.port} of instance {instance.id} is taken by another process and the "
+                    f"port range of account {self.account.name} has no free port left"
+                )
+            conn.execute(
+                inst_t.update()
+                .where(inst_t.c.account == self.account.name, inst_t.c.id == instance.id)
+                .values(port=port, updated_at=self.clock.now_ms())
+            )
+        log.warning(
+            "port %s of instance %s is taken by another process; it moves to port %s",
+            instance.port,
+            instance.id,
+            port,
+        )
+        instance.port = port
 
     def environment(self, group: ServerGroup, instance: Instance) -> dict[str, str]:
         """PATH, HOME and LANG of this process, the cluster's ``env``, and the instance's own
@@ -166,6 +202,7 @@ class Instances:
                 make_tree_writable(partial)
                 os.replace(partial, paths.work)
             argv = [str(a) for a in group.spec["command"]]
+            self._move_if_taken(instance)
             pid, pid_start = spawn(paths, argv, self.environment(group, instance))
         now = self.clock.now_ms()
         health = {"state": STARTING}
